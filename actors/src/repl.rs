@@ -1,0 +1,256 @@
+//! The replication log of one shard: a bounded in-memory backlog of encoded deltas.
+//!
+//! Every write a shard makes is encoded once (`[slot: u16 BE][rmp-serde ReplOp]`) and appended
+//! here with a stream offset (1, 2, 3, …) and its HLC. Geo-links read from it at their own
+//! pace and resume from the offset their peer acknowledged; the log only trims ops that every
+//! peer acknowledged, unless the byte budget forces it, in which case a peer that still needed
+//! them must be re-synced in full (it learns that from `read` returning `Trimmed`).
+//!
+//! The shard appends under a short mutex (once per batch, not per op); readers copy out cheap
+//! `Bytes` handles. A `watch` channel carries the head offset so readers wake on new ops.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+/// One replicated write: the key and the CRDT delta the write produced.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReplOp {
+    /// The key, as raw bytes.
+    #[serde(with = "serde_bytes")]
+    pub key: Vec<u8>,
+    /// The delta: a small CRDT state merged into the key's entry at every other region.
+    pub delta: crdt::Entry,
+}
+
+/// Encodes a replicated op with its slot prefix, so a receiver routes it without decoding it.
+pub fn encode_op(slot: u16, key: &[u8], delta: &crdt::Entry) -> Bytes {
+    let mut out = Vec::with_capacity(32 + key.len());
+    out.extend_from_slice(&slot.to_be_bytes());
+    // Encoding our own in-memory types into a Vec cannot fail: every field is serialisable.
+    let op = ReplOpRef { key, delta };
+    if rmp_serde::encode::write(&mut out, &op).is_err() {
+        tracing::error!("encoding a replication op failed; this is a bug");
+    }
+    Bytes::from(out)
+}
+
+#[derive(Serialize)]
+struct ReplOpRef<'a> {
+    #[serde(with = "serde_bytes")]
+    key: &'a [u8],
+    delta: &'a crdt::Entry,
+}
+
+/// Why an encoded op could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// Shorter than the slot prefix.
+    #[error("replicated op is truncated")]
+    Truncated,
+    /// The slot prefix is outside 0..16384.
+    #[error("replicated op names slot {0}, outside 0..16384")]
+    BadSlot(u16),
+    /// The payload is not a valid op.
+    #[error("replicated op does not decode: {0}")]
+    Payload(String),
+}
+
+/// Reads the slot prefix of an encoded op.
+pub fn op_slot(op: &[u8]) -> Result<u16, DecodeError> {
+    let prefix: [u8; 2] = op
+        .get(..2)
+        .and_then(|p| p.try_into().ok())
+        .ok_or(DecodeError::Truncated)?;
+    let slot = u16::from_be_bytes(prefix);
+    if slot >= 16384 {
+        return Err(DecodeError::BadSlot(slot));
+    }
+    Ok(slot)
+}
+
+/// Decodes an encoded op (slot prefix and payload).
+pub fn decode_op(op: &[u8]) -> Result<(u16, ReplOp), DecodeError> {
+    let slot = op_slot(op)?;
+    let payload = op.get(2..).ok_or(DecodeError::Truncated)?;
+    let op: ReplOp = rmp_serde::from_slice(payload).map_err(|e| DecodeError::Payload(e.to_string()))?;
+    Ok((slot, op))
+}
+
+/// What a reader gets from the log.
+#[derive(Debug)]
+pub enum ReadResult {
+    /// Ops starting at offset `first`, each with its HLC.
+    Ops {
+        /// Offset of the first op returned.
+        first: u64,
+        /// The ops, in order.
+        ops: Vec<(u64, Bytes)>,
+    },
+    /// Nothing at or after `next` yet.
+    UpToDate {
+        /// The offset the next op will get.
+        next: u64,
+    },
+    /// The requested offset was trimmed; the oldest retained op is at `first_available`.
+    Trimmed {
+        /// Oldest offset still held.
+        first_available: u64,
+    },
+}
+
+struct Inner {
+    /// Offset of `ops[0]`; ops before it were trimmed.
+    first: u64,
+    ops: VecDeque<(u64, Bytes)>,
+    bytes: usize,
+}
+
+/// One shard's replication backlog.
+pub struct ReplLog {
+    inner: Mutex<Inner>,
+    budget: usize,
+    head_tx: watch::Sender<u64>,
+}
+
+impl ReplLog {
+    /// An empty log that keeps at most `budget` bytes of ops.
+    pub fn new(budget: usize) -> ReplLog {
+        let (head_tx, _) = watch::channel(1);
+        ReplLog {
+            inner: Mutex::new(Inner {
+                first: 1,
+                ops: VecDeque::new(),
+                bytes: 0,
+            }),
+            budget,
+            head_tx,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A poisoned lock means a reader panicked mid-copy; the data itself is still
+        // consistent (every mutation is a single push/pop), so keep serving it.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Appends ops (already encoded, with their HLCs) and wakes readers. `keep_from` is the
+    /// lowest offset some peer still needs: ops below it are dropped first when over budget,
+    /// and ops at or above it are dropped only if the budget leaves no choice.
+    pub fn append(&self, ops: impl IntoIterator<Item = (u64, Bytes)>, keep_from: u64) {
+        let head = {
+            let mut g = self.lock();
+            for (hlc, op) in ops {
+                g.bytes += op.len();
+                g.ops.push_back((hlc, op));
+            }
+            // Trim acknowledged ops eagerly only when over budget: keeping them costs nothing
+            // extra below the budget and lets a restarted peer resume without a full sync.
+            while g.bytes > self.budget {
+                let Some((_, op)) = g.ops.pop_front() else { break };
+                g.bytes -= op.len();
+                g.first += 1;
+                if g.first > keep_from {
+                    tracing::warn!(
+                        trimmed_upto = g.first,
+                        "replication backlog over budget: a peer that needs these ops will need a full sync"
+                    );
+                }
+            }
+            g.first + g.ops.len() as u64
+        };
+        self.head_tx.send_replace(head);
+    }
+
+    /// Reads up to `max_bytes` of ops from offset `from` (at least one op if any is there).
+    pub fn read(&self, from: u64, max_bytes: usize) -> ReadResult {
+        let g = self.lock();
+        let head = g.first + g.ops.len() as u64;
+        if from < g.first {
+            return ReadResult::Trimmed {
+                first_available: g.first,
+            };
+        }
+        if from >= head {
+            return ReadResult::UpToDate { next: head };
+        }
+        let mut out = Vec::new();
+        let mut size = 0;
+        for op in g.ops.iter().skip((from - g.first) as usize) {
+            if !out.is_empty() && size + op.1.len() > max_bytes {
+                break;
+            }
+            size += op.1.len();
+            out.push(op.clone());
+        }
+        ReadResult::Ops { first: from, ops: out }
+    }
+
+    /// The offset the next op will get.
+    pub fn head(&self) -> u64 {
+        *self.head_tx.borrow()
+    }
+
+    /// Bytes held.
+    pub fn bytes(&self) -> usize {
+        self.lock().bytes
+    }
+
+    /// A receiver that changes whenever ops are appended.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.head_tx.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(n: u8) -> (u64, Bytes) {
+        (n as u64, Bytes::from(vec![n; 10]))
+    }
+
+    #[test]
+    fn reads_resume_from_any_retained_offset() {
+        let log = ReplLog::new(1000);
+        log.append((1..=5).map(op), 1);
+        assert_eq!(log.head(), 6);
+        match log.read(3, 1000) {
+            ReadResult::Ops { first, ops } => {
+                assert_eq!(first, 3);
+                assert_eq!(ops.len(), 3);
+                assert_eq!(ops[0].1[0], 3);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(matches!(log.read(6, 1000), ReadResult::UpToDate { next: 6 }));
+    }
+
+    #[test]
+    fn over_budget_trims_oldest_and_reports_it() {
+        let log = ReplLog::new(25);
+        log.append((1..=5).map(op), 1);
+        assert!(log.bytes() <= 25);
+        assert!(matches!(log.read(1, 1000), ReadResult::Trimmed { first_available: 4 }));
+    }
+
+    #[test]
+    fn max_bytes_still_returns_one_op() {
+        let log = ReplLog::new(1000);
+        log.append((1..=3).map(op), 1);
+        match log.read(1, 1) {
+            ReadResult::Ops { ops, .. } => assert_eq!(ops.len(), 1),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn op_slot_refuses_garbage() {
+        assert!(op_slot(&[]).is_err());
+        assert!(op_slot(&[0xff, 0xff, 1]).is_err());
+        assert!(decode_op(&[0, 1, 0xc1]).is_err());
+    }
+}

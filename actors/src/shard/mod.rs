@@ -1,0 +1,483 @@
+//! The shard actor: owns the keyspace of its hash slots and executes commands on it.
+//!
+//! State: the [`Keyspace`] (which only this actor touches), the region's shared HLC, the
+//! shard's replication log. Inbound messages: [`Exec`] (a batch of client commands from one
+//! connection), [`ApplyRemote`] (deltas from another region), [`ScanSlots`], [`Keys`],
+//! [`Digest`], [`Stats`], [`Flush`], [`Collect`]. Outbound: encoded deltas appended to the
+//! [`ReplLog`] once per batch, read by the geo-links at their own pace.
+//!
+//! Each write is stamped with a fresh HLC and the region id (its *dot*), applied to the key's
+//! CRDT entry, and the resulting delta is replicated. Remote deltas are merged with the same
+//! `merge` that makes the entries converge, and advance the region clock past their stamps.
+
+pub mod exec;
+pub mod keyspace;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use bytes::{Bytes, BytesMut};
+use crdt::{Dot, Entry, Hlc, RegionId, VersionVector};
+
+use crate::clock::RegionClock;
+use crate::repl::{decode_op, encode_op, ReplLog};
+pub use keyspace::{Keyspace, SLOTS};
+
+/// What a shard needs to know about its region.
+#[derive(Clone)]
+pub struct ShardContext {
+    /// This shard's index in the node.
+    pub index: u16,
+    /// The region's id (the region part of every dot this shard makes).
+    pub region: RegionId,
+    /// Every region of the group, this one included (for garbage collection).
+    pub regions: Vec<RegionId>,
+    /// The region's clock.
+    pub clock: Arc<RegionClock>,
+    /// This shard's replication log, or `None` for a region that has no peers (nothing to ship).
+    pub log: Option<Arc<ReplLog>>,
+}
+
+/// The shard actor.
+pub struct Shard {
+    pub(crate) ctx: ShardContext,
+    pub(crate) keys: Keyspace,
+    /// Deltas produced by the batch being executed, appended to the log at the end of it.
+    pub(crate) pending: Vec<(u64, Bytes)>,
+    /// Counters reported by INFO.
+    pub(crate) stats: ShardStats,
+}
+
+/// Counters a shard keeps for INFO.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShardStats {
+    /// Keys a client can see (live entries, expired-but-not-yet-deleted included).
+    pub keys: u64,
+    /// Entries held, tombstones included.
+    pub entries: u64,
+    /// Keys that have a TTL.
+    pub expires: u64,
+    /// Commands executed.
+    pub commands: u64,
+    /// Keys deleted by expiry.
+    pub expired_keys: u64,
+    /// Remote ops merged.
+    pub remote_ops: u64,
+    /// Remote ops that could not be decoded (a peer bug); they are logged and skipped.
+    pub bad_remote_ops: u64,
+    /// Hits and misses of read commands.
+    pub keyspace_hits: u64,
+    /// See `keyspace_hits`.
+    pub keyspace_misses: u64,
+    /// Replication-log bytes held.
+    pub backlog_bytes: u64,
+}
+
+impl Shard {
+    /// A shard with an empty keyspace.
+    pub fn new(ctx: ShardContext) -> Shard {
+        Shard {
+            ctx,
+            keys: Keyspace::new(),
+            pending: Vec::new(),
+            stats: ShardStats::default(),
+        }
+    }
+
+    /// A fresh dot for a local write.
+    pub(crate) fn dot(&self) -> Dot {
+        Dot {
+            hlc: self.ctx.clock.tick(),
+            region: self.ctx.region,
+        }
+    }
+
+    /// Records the delta of a local write: queued for the replication log, and indexed for
+    /// expiry if the key now has a TTL.
+    pub(crate) fn replicate(&mut self, slot: u16, key: &[u8], delta: &Entry) {
+        if let Some(e) = self.keys.get(slot, key) {
+            if let Some(x) = e.expiry() {
+                self.keys.index_expiry(x.deadline_ms, key);
+            }
+        }
+        if self.ctx.log.is_some() {
+            self.pending.push((delta.max_hlc().0, encode_op(slot, key, delta)));
+        } else {
+            // A region without peers is its own group: everything it wrote is stable at once,
+            // so removal metadata can be dropped right away.
+            self.collect_key(slot, key);
+        }
+    }
+
+    /// Pushes the batch's deltas to the replication log.
+    pub(crate) fn flush_pending(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        if let Some(log) = &self.ctx.log {
+            let ops = std::mem::take(&mut self.pending);
+            // Peers' acknowledgements are tracked by the links; the log keeps everything
+            // within its byte budget, so it is told no peer has acknowledged anything.
+            log.append(ops, 1);
+        }
+    }
+
+    /// Drops removal metadata of a key that no other region can still need, and the entry
+    /// itself once it is empty.
+    pub(crate) fn collect_key(&mut self, slot: u16, key: &[u8]) {
+        let stable = self.stable_vector();
+        let regions = self.ctx.regions.clone();
+        let empty = match self.keys.get_mut(slot, key) {
+            Some(e) => e.compact(&stable, &regions),
+            None => false,
+        };
+        if empty {
+            self.keys.remove(slot, key);
+        }
+    }
+
+    /// The group-wide stable vector. A lone region has seen everything it wrote.
+    fn stable_vector(&self) -> VersionVector {
+        let mut vv = VersionVector::default();
+        if self.ctx.log.is_none() {
+            vv.set_max(self.ctx.region, self.ctx.clock.current());
+        }
+        vv
+    }
+
+    /// Applies encoded remote ops.
+    fn apply_remote(&mut self, ops: &[Bytes]) -> usize {
+        let mut applied = 0;
+        for raw in ops {
+            match decode_op(raw) {
+                Ok((slot, op)) => {
+                    self.ctx.clock.observe(op.delta.max_hlc());
+                    let entry = self.keys.entry(slot, &op.key);
+                    entry.merge(&op.delta);
+                    let deadline = entry.expiry().map(|x| x.deadline_ms);
+                    let empty = !entry.is_live() && entry_is_bare(entry);
+                    if let Some(d) = deadline {
+                        self.keys.index_expiry(d, &op.key);
+                    }
+                    if empty {
+                        self.keys.remove(slot, &op.key);
+                    }
+                    applied += 1;
+                }
+                Err(e) => {
+                    self.stats.bad_remote_ops += 1;
+                    tracing::error!(shard = self.ctx.index, error = %e, "skipping a remote op that does not decode");
+                }
+            }
+        }
+        self.stats.remote_ops += applied as u64;
+        applied
+    }
+
+    /// Deletes keys whose TTL this region owns and that are due (active expiry).
+    fn expire_due(&mut self) {
+        let now = self.ctx.clock.now_ms();
+        // Bounded work per tick, like Redis's active expire cycle, so a burst of expiries
+        // cannot stall client commands.
+        let due = self.keys.due_expiries(now, 1000);
+        for key in due {
+            let slot = resp::key_slot(&key);
+            let owner_due = match self.keys.get(slot, &key) {
+                Some(e) if e.is_live() => match e.expiry() {
+                    Some(x) => x.deadline_ms <= now && x.owner == self.ctx.region,
+                    None => false,
+                },
+                _ => false,
+            };
+            if owner_due {
+                self.expire_key(slot, &key);
+            }
+        }
+        self.flush_pending();
+    }
+
+    /// Deletes an expired key and replicates the delete (observed-remove).
+    pub(crate) fn expire_key(&mut self, slot: u16, key: &[u8]) {
+        let dot = self.dot();
+        let delta = self.keys.get_mut(slot, key).and_then(|e| e.delete(dot));
+        if let Some(delta) = delta {
+            self.stats.expired_keys += 1;
+            self.replicate(slot, key, &delta);
+        }
+    }
+
+    fn stats(&self) -> ShardStats {
+        let mut s = self.stats.clone();
+        let mut keys = 0;
+        let mut expires = 0;
+        for (_, _, e) in self.keys.iter_slots(0..SLOTS) {
+            if e.is_live() {
+                keys += 1;
+                if e.expiry().is_some() {
+                    expires += 1;
+                }
+            }
+        }
+        s.keys = keys;
+        s.expires = expires;
+        s.entries = self.keys.entries() as u64;
+        s.backlog_bytes = self.ctx.log.as_ref().map(|l| l.bytes() as u64).unwrap_or(0);
+        s
+    }
+}
+
+/// Whether an entry without live content also holds no metadata worth keeping. Compaction
+/// decides that for real; this only avoids keeping a brand-new empty entry that a remote
+/// delta for an unknown key left behind when that delta itself carried nothing.
+fn entry_is_bare(e: &Entry) -> bool {
+    *e == Entry::default()
+}
+
+impl Actor for Shard {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        // Larger than the default (16) so bursts from many connections queue rather than
+        // making senders wait for capacity.
+        ctx.set_mailbox_capacity(1024);
+        ctx.run_interval(Duration::from_millis(100), |shard, _| shard.expire_due());
+    }
+}
+
+/// A batch of client commands for this shard, from one connection, in arrival order.
+#[derive(Message)]
+#[rtype(result = "ExecReply")]
+pub struct Exec {
+    /// Protocol version of the connection (reply encoding).
+    pub proto: resp::Protocol,
+    /// The commands with their hash slot.
+    pub cmds: Vec<(u16, resp::Command)>,
+}
+
+/// The encoded replies of an [`Exec`] batch.
+pub struct ExecReply {
+    /// All replies, concatenated.
+    pub out: BytesMut,
+    /// End offset in `out` of each command's reply.
+    pub ends: Vec<u32>,
+}
+
+impl Handler<Exec> for Shard {
+    type Result = MessageResult<Exec>;
+
+    fn handle(&mut self, msg: Exec, _: &mut Self::Context) -> Self::Result {
+        let mut out = BytesMut::with_capacity(64 * msg.cmds.len());
+        let mut ends = Vec::with_capacity(msg.cmds.len());
+        let now = self.ctx.clock.now_ms();
+        for (slot, cmd) in msg.cmds {
+            let mut w = resp::ReplyWriter::new(&mut out, msg.proto);
+            self.execute(slot, cmd, now, &mut w);
+            ends.push(out.len() as u32);
+        }
+        self.stats.commands += ends.len() as u64;
+        self.flush_pending();
+        MessageResult(ExecReply { out, ends })
+    }
+}
+
+/// Deltas received from another region.
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct ApplyRemote {
+    /// Encoded ops (slot-prefixed), in the origin stream's order.
+    pub ops: Vec<Bytes>,
+}
+
+impl Handler<ApplyRemote> for Shard {
+    type Result = usize;
+
+    fn handle(&mut self, msg: ApplyRemote, _: &mut Self::Context) -> usize {
+        self.apply_remote(&msg.ops)
+    }
+}
+
+/// Scan whole slots from `from_slot` up to (not including) `end_slot`, stopping after the
+/// slot in which `count` keys were reached.
+#[derive(Message)]
+#[rtype(result = "(u32, Vec<Bytes>)")]
+pub struct ScanSlots {
+    /// First slot to scan.
+    pub from_slot: u32,
+    /// Slot after the last one this shard owns.
+    pub end_slot: u32,
+    /// Keys wanted (a hint: whole slots are returned).
+    pub count: usize,
+    /// MATCH pattern.
+    pub pattern: Option<Bytes>,
+    /// TYPE filter (`string`, `set`, …).
+    pub kind: Option<Bytes>,
+}
+
+impl Handler<ScanSlots> for Shard {
+    type Result = MessageResult<ScanSlots>;
+
+    fn handle(&mut self, msg: ScanSlots, _: &mut Self::Context) -> Self::Result {
+        let now = self.ctx.clock.now_ms();
+        let mut keys = Vec::new();
+        let mut slot = msg.from_slot;
+        while slot < msg.end_slot {
+            for (_, key, e) in self.keys.iter_slots(slot as usize..slot as usize + 1) {
+                if visible(e, now) && self.matches(key, e, msg.pattern.as_deref(), msg.kind.as_deref()) {
+                    keys.push(Bytes::copy_from_slice(key));
+                }
+            }
+            slot += 1;
+            if keys.len() >= msg.count {
+                break;
+            }
+        }
+        MessageResult((slot, keys))
+    }
+}
+
+/// All visible keys matching a pattern (KEYS).
+#[derive(Message)]
+#[rtype(result = "Vec<Bytes>")]
+pub struct Keys {
+    /// Glob pattern.
+    pub pattern: Bytes,
+}
+
+impl Handler<Keys> for Shard {
+    type Result = MessageResult<Keys>;
+
+    fn handle(&mut self, msg: Keys, _: &mut Self::Context) -> Self::Result {
+        let now = self.ctx.clock.now_ms();
+        let keys = self
+            .keys
+            .iter_slots(0..SLOTS)
+            .filter(|(_, k, e)| visible(e, now) && self.matches(k, e, Some(&msg.pattern), None))
+            .map(|(_, k, _)| Bytes::copy_from_slice(k))
+            .collect();
+        MessageResult(keys)
+    }
+}
+
+/// A hash of the shard's logical contents (visible values and TTL deadlines), equal in
+/// converged regions; shards' digests combine by XOR, so the order does not matter.
+#[derive(Message)]
+#[rtype(result = "u64")]
+pub struct Digest;
+
+impl Handler<Digest> for Shard {
+    type Result = u64;
+
+    fn handle(&mut self, _: Digest, _: &mut Self::Context) -> u64 {
+        let now = self.ctx.clock.now_ms();
+        let mut acc = 0u64;
+        let mut buf = Vec::new();
+        for (_, key, e) in self.keys.iter_slots(0..SLOTS) {
+            if !visible(e, now) {
+                continue;
+            }
+            buf.clear();
+            buf.extend_from_slice(&(key.len() as u64).to_be_bytes());
+            buf.extend_from_slice(key);
+            e.logical_digest(&mut |b: &[u8]| buf.extend_from_slice(b));
+            acc ^= crdt::fnv1a64(&buf);
+        }
+        acc
+    }
+}
+
+/// Counters for INFO.
+#[derive(Message)]
+#[rtype(result = "ShardStats")]
+pub struct Stats;
+
+impl Handler<Stats> for Shard {
+    type Result = MessageResult<Stats>;
+
+    fn handle(&mut self, _: Stats, _: &mut Self::Context) -> Self::Result {
+        MessageResult(self.stats())
+    }
+}
+
+/// Empties the shard (FLUSHALL on an unlinked region).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Flush;
+
+impl Handler<Flush> for Shard {
+    type Result = ();
+
+    fn handle(&mut self, _: Flush, _: &mut Self::Context) {
+        self.keys.clear();
+    }
+}
+
+/// Garbage collection with a group-wide stable vector: drops removal metadata that every
+/// region has seen. Returns how many entries were removed.
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct Collect {
+    /// Every region has received every op of region r with hlc ≤ `stable[r]`.
+    pub stable: VersionVector,
+}
+
+impl Handler<Collect> for Shard {
+    type Result = usize;
+
+    fn handle(&mut self, msg: Collect, _: &mut Self::Context) -> usize {
+        let regions = self.ctx.regions.clone();
+        let mut removed = 0;
+        for slot in 0..SLOTS as u16 {
+            for key in self.keys.slot_keys(slot) {
+                let empty = self
+                    .keys
+                    .get_mut(slot, &key)
+                    .map(|e| e.compact(&msg.stable, &regions))
+                    .unwrap_or(false);
+                if empty {
+                    self.keys.remove(slot, &key);
+                    removed += 1;
+                }
+            }
+        }
+        removed
+    }
+}
+
+/// Whether a key is visible to clients at `now`: it has live content and has not expired.
+pub(crate) fn visible(e: &Entry, now: u64) -> bool {
+    e.is_live() && e.expiry().is_none_or(|x| x.deadline_ms > now)
+}
+
+/// The name TYPE prints for an entry.
+pub(crate) fn type_name(e: &Entry) -> &'static str {
+    match e.kind() {
+        Some(crdt::Kind::String) => "string",
+        Some(crdt::Kind::Set) => "set",
+        #[allow(unreachable_patterns)]
+        Some(_) => "none",
+        None => "none",
+    }
+}
+
+impl Shard {
+    fn matches(&self, key: &[u8], e: &Entry, pattern: Option<&[u8]>, kind: Option<&[u8]>) -> bool {
+        if let Some(p) = pattern {
+            if !resp::glob_match(p, key, false) {
+                return false;
+            }
+        }
+        if let Some(k) = kind {
+            if !type_name(e).as_bytes().eq_ignore_ascii_case(k) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// Lets tests see that the `Hlc` type is what the log stores.
+#[allow(dead_code)]
+fn _hlc_is_u64(h: Hlc) -> u64 {
+    h.0
+}
