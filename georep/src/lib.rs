@@ -1,1 +1,345 @@
-//! placeholder
+//! Meridian geo-replication: streams this region's replication logs to every
+//! other region over QUIC with mutual TLS, and applies what they stream to us.
+//!
+//! Layout follows quinn-proto: [`proto`] is the sans-IO core (offsets,
+//! windows, resume, dedup, lag), [`wire`] the message format, and `link` the
+//! thin QUIC/actix shell around them.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix::{Actor, Addr};
+
+mod link;
+pub mod proto;
+pub mod tls;
+pub mod wire;
+
+use link::{GetStatus, Link, LinkShared};
+
+/// A region of the group (at most a handful).
+pub type RegionId = u8;
+
+/// What a log read returns (same shape as the caller's log type; the caller adapts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Read {
+    Ops {
+        first: u64,
+        ops: Vec<(u64, bytes::Bytes)>,
+    },
+    UpToDate {
+        next: u64,
+    },
+    Trimmed {
+        first_available: u64,
+    },
+}
+
+/// The local region's replication logs, one per shard.
+pub trait LocalLog: Send + Sync + 'static {
+    fn shards(&self) -> u16;
+    /// Ops at offsets >= `from`, at most about `max_bytes` (at least one op if any).
+    fn read(&self, shard: u16, from: u64, max_bytes: usize) -> Read;
+    /// Offset the next appended op will get (so `next - 1` is the head).
+    fn next_offset(&self, shard: u16) -> u64;
+    /// HLC of the op at `offset` if still held (for lag in ms).
+    fn hlc_at(&self, shard: u16, offset: u64) -> Option<u64>;
+    /// Wakes when shard's head moves (value = next offset).
+    fn subscribe(&self, shard: u16) -> tokio::sync::watch::Receiver<u64>;
+    /// Every peer has acknowledged shard's ops below `offset` for `peer` (lets the log trim / GC; may be a no-op).
+    /// Called by `peer`'s link on each ack that advances; the log combines peers.
+    fn acked(&self, peer: RegionId, shard: u16, offset: u64);
+}
+
+/// Applies a remote region's ops locally. Must not return before the ops are applied (the ack follows it).
+pub trait RemoteSink: Send + Sync + 'static {
+    fn apply(
+        &self,
+        origin: RegionId,
+        origin_shards: u16,
+        origin_shard: u16,
+        ops: Vec<(u64, bytes::Bytes)>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+}
+
+/// DER material for mutual TLS: the group CA, our chain and our key.
+#[derive(Clone)]
+pub struct TlsMaterial {
+    pub ca_der: Vec<u8>,
+    pub cert_chain_der: Vec<Vec<u8>>,
+    pub key_der: Vec<u8>,
+}
+
+impl std::fmt::Debug for TlsMaterial {
+    // Never print the key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsMaterial")
+            .field("certs", &self.cert_chain_der.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A remote region this one replicates with.
+#[derive(Debug, Clone)]
+pub struct PeerSpec {
+    pub id: RegionId,
+    pub name: String,
+    pub addr: SocketAddr,
+}
+
+/// Everything a [`Geo`] needs.
+#[derive(Debug, Clone)]
+pub struct GeoConfig {
+    pub region: RegionId,
+    pub name: String,
+    pub listen: SocketAddr,
+    pub peers: Vec<PeerSpec>,
+    pub tls: TlsMaterial,
+    pub batch_max_bytes: usize,
+    pub batch_max_delay: Duration,
+    /// QUIC keep-alive; idle timeout = max(3 × heartbeat, 1 s).
+    pub heartbeat: Duration,
+    /// Random per process start; a receiver that sees a new incarnation of an
+    /// origin restarts that origin's offsets at 1.
+    pub incarnation: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkState {
+    Connecting,
+    Connected,
+    Paused,
+    NeedsFullSync,
+}
+
+#[derive(Debug, Clone)]
+pub struct LinkStatus {
+    pub peer: RegionId,
+    pub name: String,
+    pub addr: SocketAddr,
+    pub state: LinkState,
+    /// Σ over shards (next_offset - 1 - acked).
+    pub lag_ops: u64,
+    /// now_ms - (hlc >> 16) of the oldest unacked op, 0 if none.
+    pub lag_ms: u64,
+    pub sent_ops: u64,
+    pub acked_ops: u64,
+    /// Inbound from this peer, applied.
+    pub received_ops: u64,
+    /// Successful outbound connections established (1 + reconnects).
+    pub connects: u64,
+    pub full_syncs_needed: u64,
+    pub last_error: Option<String>,
+    pub inbound_connected: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("tls: {0}")]
+    Tls(String),
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("config: {0}")]
+    Config(String),
+}
+
+/// What the receiver side remembers per origin (next expected offsets),
+/// shareable so a restarted [`Geo`] can keep it.
+pub type ReceiverState = Arc<Mutex<proto::ReceiverMemory>>;
+
+/// A bound but not yet started endpoint: lets callers learn the address
+/// (port 0) before the peer lists are built.
+pub struct Bound {
+    cfg: GeoConfig,
+    endpoint: quinn::Endpoint,
+    client_cfg: quinn::ClientConfig,
+    local_addr: SocketAddr,
+    memory: ReceiverState,
+}
+
+impl Bound {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Replaces the peer list from the config.
+    pub fn set_peers(&mut self, peers: Vec<PeerSpec>) {
+        self.cfg.peers = peers;
+    }
+
+    /// Keeps the receiver memory of a previous run (e.g. a restarted endpoint).
+    pub fn with_receiver_state(mut self, memory: ReceiverState) -> Self {
+        self.memory = memory;
+        self
+    }
+
+    /// Starts one `Link` actor per peer and the acceptor. Needs a running actix System.
+    pub fn start(self, log: Arc<dyn LocalLog>, sink: Arc<dyn RemoteSink>) -> Result<Geo, Error> {
+        let Bound {
+            cfg,
+            endpoint,
+            client_cfg,
+            local_addr,
+            memory,
+        } = self;
+        let mut seen = std::collections::BTreeSet::new();
+        for p in &cfg.peers {
+            if p.id == cfg.region || !seen.insert(p.id) {
+                return Err(Error::Config(format!(
+                    "peer id {} duplicated or equal to our region",
+                    p.id
+                )));
+            }
+        }
+        let shared = Arc::new(LinkShared {
+            region: cfg.region,
+            incarnation: cfg.incarnation,
+            endpoint: endpoint.clone(),
+            client_cfg,
+            log,
+            batch_max_bytes: cfg.batch_max_bytes,
+            batch_max_delay: cfg.batch_max_delay,
+            handshake_timeout: idle_timeout(cfg.heartbeat).max(Duration::from_secs(5)),
+        });
+        let links: BTreeMap<RegionId, Addr<Link>> = cfg
+            .peers
+            .iter()
+            .map(|p| (p.id, Link::new(p.clone(), shared.clone()).start()))
+            .collect();
+        let links = Arc::new(links);
+        let paused = Arc::new(AtomicBool::new(false));
+        let acceptor = tokio::spawn(link::accept_loop(link::AcceptCtx {
+            region: cfg.region,
+            endpoint: endpoint.clone(),
+            links: links.clone(),
+            memory: memory.clone(),
+            sink,
+            paused: paused.clone(),
+            handshake_timeout: shared.handshake_timeout,
+        }));
+        tracing::info!(region = cfg.region, name = %cfg.name, %local_addr, peers = cfg.peers.len(), "geo-replication started");
+        Ok(Geo {
+            inner: Arc::new(Inner {
+                endpoint,
+                local_addr,
+                links,
+                paused,
+                memory,
+                acceptor: Mutex::new(Some(acceptor)),
+            }),
+        })
+    }
+}
+
+struct Inner {
+    endpoint: quinn::Endpoint,
+    local_addr: SocketAddr,
+    links: Arc<BTreeMap<RegionId, Addr<Link>>>,
+    paused: Arc<AtomicBool>,
+    memory: ReceiverState,
+    acceptor: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+/// Handle to the running geo-replication of this region (cheap to clone).
+/// Dropping it does not stop the links; call [`Geo::shutdown`] for that.
+#[derive(Clone)]
+pub struct Geo {
+    inner: Arc<Inner>,
+}
+
+fn idle_timeout(heartbeat: Duration) -> Duration {
+    heartbeat.saturating_mul(3).max(Duration::from_secs(1))
+}
+
+impl Geo {
+    /// Binds the QUIC endpoint on `cfg.listen` without starting links (see [`Bound::start`]).
+    /// Needs a tokio runtime.
+    pub fn bind(cfg: GeoConfig) -> Result<Bound, Error> {
+        let mut transport = quinn::TransportConfig::default();
+        let idle = quinn::IdleTimeout::try_from(idle_timeout(cfg.heartbeat))
+            .map_err(|e| Error::Config(format!("idle timeout: {e}")))?;
+        transport
+            .keep_alive_interval(Some(cfg.heartbeat.max(Duration::from_millis(10))))
+            .max_idle_timeout(Some(idle));
+        let transport = Arc::new(transport);
+        let server_cfg = tls::server_config(&cfg.tls, transport.clone())?;
+        let client_cfg = tls::client_config(&cfg.tls, transport)?;
+        let endpoint = quinn::Endpoint::server(server_cfg, cfg.listen)?;
+        let local_addr = endpoint.local_addr()?;
+        Ok(Bound {
+            cfg,
+            endpoint,
+            client_cfg,
+            local_addr,
+            memory: Arc::new(Mutex::new(proto::ReceiverMemory::new())),
+        })
+    }
+
+    /// Binds the QUIC endpoint on cfg.listen and starts one `Link` actor per
+    /// peer plus the acceptor. Must be called inside a running actix System.
+    pub async fn start(
+        cfg: GeoConfig,
+        log: Arc<dyn LocalLog>,
+        sink: Arc<dyn RemoteSink>,
+    ) -> Result<Geo, Error> {
+        Geo::bind(cfg)?.start(log, sink)
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.inner.local_addr
+    }
+
+    /// The receiver memory, to hand to a restarted endpoint.
+    pub fn receiver_state(&self) -> ReceiverState {
+        self.inner.memory.clone()
+    }
+
+    /// Status of every link, ordered by peer id.
+    pub async fn links(&self) -> Vec<LinkStatus> {
+        let mut out = Vec::with_capacity(self.inner.links.len());
+        for addr in self.inner.links.values() {
+            if let Ok(s) = addr.send(GetStatus).await {
+                out.push(s);
+            }
+        }
+        out
+    }
+
+    /// Stops exchanging deltas in both directions; nothing is lost.
+    pub fn pause(&self) {
+        self.inner.paused.store(true, Ordering::SeqCst);
+        for addr in self.inner.links.values() {
+            addr.do_send(link::Pause);
+        }
+    }
+
+    /// Dials and accepts again; streams resume from acknowledged offsets.
+    pub fn resume(&self) {
+        self.inner.paused.store(false, Ordering::SeqCst);
+        for addr in self.inner.links.values() {
+            addr.do_send(link::Resume);
+        }
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.inner.paused.load(Ordering::SeqCst)
+    }
+
+    /// Stops the links and closes the endpoint cleanly.
+    pub async fn shutdown(&self) {
+        for addr in self.inner.links.values() {
+            let _ = addr.send(link::Stop).await;
+        }
+        let acceptor = self.inner.acceptor.lock().ok().and_then(|mut a| a.take());
+        if let Some(a) = acceptor {
+            a.abort();
+        }
+        self.inner
+            .endpoint
+            .close(quinn::VarInt::from_u32(wire::code::DONE), b"shutdown");
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.inner.endpoint.wait_idle()).await;
+    }
+}

@@ -1,0 +1,141 @@
+//! Proptest strategies (feature `arbitrary`): random writes and a replica that applies them,
+//! so other crates' tests can drive entries the way a shard does.
+
+use proptest::prelude::*;
+
+use crate::entry::Entry;
+use crate::hlc::{Dot, Hlc, RegionId};
+use crate::vv::VersionVector;
+
+/// One client write on a key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    /// `SET k v` (with `KEEPTTL` when the flag is set).
+    Set(Vec<u8>, bool),
+    /// `SET k v PX ms` as an absolute deadline.
+    SetWithDeadline(Vec<u8>, u64),
+    /// `INCRBY k n`.
+    IncrBy(i64),
+    /// `INCRBYFLOAT k x`.
+    IncrByFloat(f64),
+    /// `DEL k`.
+    Del,
+    /// `SADD k m…`.
+    SAdd(Vec<Vec<u8>>),
+    /// `SREM k m…`.
+    SRem(Vec<Vec<u8>>),
+    /// `PEXPIREAT k ms`.
+    Expire(u64),
+    /// `PERSIST k`.
+    Persist,
+}
+
+fn member() -> impl Strategy<Value = Vec<u8>> {
+    prop::sample::select(vec![
+        b"a".to_vec(),
+        b"b".to_vec(),
+        b"c".to_vec(),
+        b"d".to_vec(),
+    ])
+}
+
+fn value() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        prop::sample::select(vec![b"x".to_vec(), b"hello".to_vec(), b"".to_vec()]),
+        (-1000i64..1000).prop_map(|n| n.to_string().into_bytes()),
+        Just(b"2.5".to_vec()),
+    ]
+}
+
+/// Any write.
+pub fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        (value(), any::<bool>()).prop_map(|(v, k)| Op::Set(v, k)),
+        (value(), 1_000u64..2_000).prop_map(|(v, d)| Op::SetWithDeadline(v, d)),
+        (-100i64..100).prop_map(Op::IncrBy),
+        prop::sample::select(vec![0.5f64, -1.25, 3.0]).prop_map(Op::IncrByFloat),
+        Just(Op::Del),
+        prop::collection::vec(member(), 1..3).prop_map(Op::SAdd),
+        prop::collection::vec(member(), 1..3).prop_map(Op::SRem),
+        (1_000u64..2_000).prop_map(Op::Expire),
+        Just(Op::Persist),
+    ]
+}
+
+/// Whether a write of this op is allowed on the entry's current type (Redis's WRONGTYPE).
+fn type_ok(e: &Entry, op: &Op) -> bool {
+    use crate::entry::Kind;
+    match (e.kind(), op) {
+        (Some(Kind::Set), Op::IncrBy(_) | Op::IncrByFloat(_)) => false,
+        (Some(Kind::String), Op::SAdd(_) | Op::SRem(_)) => false,
+        _ => true,
+    }
+}
+
+/// Applies a client write at a replica the way a shard does: refuses what Redis would refuse
+/// (wrong type, non-numeric value), otherwise returns the delta to ship.
+pub fn apply_local(e: &mut Entry, dot: Dot, op: &Op) -> Option<Entry> {
+    if !type_ok(e, op) {
+        return None;
+    }
+    match op {
+        Op::Set(v, keep) => Some(e.set(dot, v, *keep, None)),
+        Op::SetWithDeadline(v, d) => Some(e.set(dot, v, false, Some(*d))),
+        Op::IncrBy(n) => e.incr_by(dot, *n).ok().map(|(_, d)| d),
+        Op::IncrByFloat(x) => e.incr_by_float(dot, *x).ok().map(|(_, d)| d),
+        Op::Del => e.delete(),
+        Op::SAdd(ms) => Some(e.sadd(dot, ms.iter().map(|m| &m[..])).1),
+        Op::SRem(ms) => e.srem(ms.iter().map(|m| &m[..])).1,
+        Op::Expire(d) => e.is_live().then(|| e.set_expiry(dot, Some(*d))),
+        Op::Persist => e.expiry().is_some().then(|| e.set_expiry(dot, None)),
+    }
+}
+
+/// A replica of one key in one region, with its clock and what it received from each origin.
+#[derive(Debug, Clone)]
+pub struct Replica {
+    /// This replica's region.
+    pub region: RegionId,
+    /// Its HLC.
+    pub clock: Hlc,
+    /// The key's state.
+    pub entry: Entry,
+    /// Highest stamp merged from each origin (own region: everything).
+    pub received: VersionVector,
+}
+
+impl Replica {
+    /// An empty replica.
+    pub fn new(region: u8) -> Replica {
+        let mut received = VersionVector::new();
+        received.set_max(RegionId(region), Hlc(u64::MAX));
+        Replica {
+            region: RegionId(region),
+            clock: Hlc(0),
+            entry: Entry::default(),
+            received,
+        }
+    }
+
+    /// Runs a client write at wall time `now`; returns `(stamp, delta)` if it wrote anything.
+    pub fn write(&mut self, now: u64, op: &Op) -> Option<(Hlc, Entry)> {
+        self.clock = Hlc::tick(self.clock, now);
+        let dot = Dot {
+            hlc: self.clock,
+            region: self.region,
+        };
+        apply_local(&mut self.entry, dot, op).map(|d| (dot.hlc, d))
+    }
+
+    /// Merges a delta from `origin` stamped `hlc`.
+    pub fn receive(&mut self, origin: RegionId, hlc: Hlc, delta: &Entry) {
+        self.clock = self.clock.max(hlc);
+        self.entry.merge(delta);
+        self.received.set_max(origin, hlc);
+    }
+
+    /// Compacts with this replica's received vector.
+    pub fn compact(&mut self) {
+        self.entry.compact(&self.received, false);
+    }
+}

@@ -1,0 +1,347 @@
+//! Lattice laws and convergence of the key entry under random writes and deliveries.
+
+use crdt::arbitrary::{op, Op, Replica};
+use crdt::{Dot, Entry, Hlc, Kind, RegionId};
+use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
+
+/// A state reached by running `ops` round-robin over `n` isolated replicas and merging them
+/// all: a realistic entry with concurrent content.
+fn state(ops: &[Op], regions: std::ops::RangeInclusive<u8>, seed_time: u64) -> Entry {
+    // Each state gets its own regions: one region is one replica, so dots stay unique.
+    let mut reps: Vec<Replica> = regions.map(Replica::new).collect();
+    let n = reps.len() as u8;
+    let mut deltas = Vec::new();
+    for (i, o) in ops.iter().enumerate() {
+        let r = i % n as usize;
+        if let Some((h, d)) = reps[r].write(seed_time + i as u64, o) {
+            deltas.push((reps[r].region, h, d));
+        }
+    }
+    let mut e = Entry::default();
+    for (_, _, d) in &deltas {
+        e.merge(d);
+    }
+    e
+}
+
+fn merged(a: &Entry, b: &Entry) -> Entry {
+    let mut x = a.clone();
+    x.merge(b);
+    x
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 256,
+        max_shrink_iters: 2048,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct("proptest-regressions/laws.txt"))),
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn merge_is_commutative(a in prop::collection::vec(op(), 0..12), b in prop::collection::vec(op(), 0..12)) {
+        let (a, b) = (state(&a, 1..=2, 1000), state(&b, 3..=5, 1003));
+        prop_assert_eq!(merged(&a, &b), merged(&b, &a));
+    }
+
+    #[test]
+    fn merge_is_associative(a in prop::collection::vec(op(), 0..8), b in prop::collection::vec(op(), 0..8), c in prop::collection::vec(op(), 0..8)) {
+        let (a, b, c) = (state(&a, 1..=2, 1000), state(&b, 3..=4, 1001), state(&c, 5..=5, 999));
+        prop_assert_eq!(merged(&merged(&a, &b), &c), merged(&a, &merged(&b, &c)));
+    }
+
+    #[test]
+    fn merge_is_idempotent(a in prop::collection::vec(op(), 0..12), b in prop::collection::vec(op(), 0..12)) {
+        let (a, b) = (state(&a, 1..=2, 1000), state(&b, 3..=5, 1000));
+        prop_assert_eq!(merged(&a, &a), a.clone());
+        let ab = merged(&a, &b);
+        prop_assert_eq!(merged(&ab, &b), ab);
+    }
+
+    /// Applying a write locally gives the same state as merging its delta into the state.
+    #[test]
+    fn delta_application_equals_state_merge(history in prop::collection::vec(op(), 0..12), last in op()) {
+        let mut r = Replica::new(1);
+        for (i, o) in history.iter().enumerate() {
+            r.write(1000 + i as u64, o);
+        }
+        let before = r.entry.clone();
+        if let Some((_, delta)) = r.write(5000, &last) {
+            // A local write may skip metadata that only concerns its own region (which has
+            // seen all of its own writes), so compare after compaction.
+            let mut via_merge = merged(&before, &delta);
+            via_merge.compact(&r.received, false);
+            let mut local = r.entry.clone();
+            local.compact(&r.received, false);
+            prop_assert_eq!(via_merge, local);
+        }
+    }
+
+    /// Five replicas, random writes, random delivery order (FIFO per origin) with duplicates,
+    /// no compaction: every replica ends in the same state.
+    #[test]
+    fn five_replicas_converge_with_duplicates(
+        ops in prop::collection::vec((0u8..5, op()), 1..40),
+        schedule in prop::collection::vec((0u8..5, 0u8..5, any::<bool>()), 0..120),
+    ) {
+        let mut reps = run(&ops, &schedule, false, true);
+        // Local writes skip metadata about their own region; once everything is delivered,
+        // compaction removes the rest of the floors, so states compare exactly.
+        for r in reps.iter_mut() {
+            r.compact();
+        }
+        for r in &reps[1..] {
+            prop_assert_eq!(&r.entry, &reps[0].entry);
+        }
+    }
+
+    /// The same with compaction after every merge (exactly-once FIFO delivery, as the links
+    /// give): every replica reads the same.
+    #[test]
+    fn five_replicas_converge_with_compaction(
+        ops in prop::collection::vec((0u8..5, op()), 1..40),
+        schedule in prop::collection::vec((0u8..5, 0u8..5, any::<bool>()), 0..120),
+    ) {
+        let reps = run(&ops, &schedule, true, false);
+        let view = |e: &Entry| {
+            let mut d = Vec::new();
+            e.logical_digest(&mut |b| d.extend_from_slice(b));
+            d
+        };
+        for r in &reps[1..] {
+            prop_assert_eq!(view(&r.entry), view(&reps[0].entry));
+            prop_assert_eq!(&r.entry, &reps[0].entry);
+        }
+    }
+}
+
+/// Runs writes at five replicas. `schedule` interleaves deliveries: `(from, to, dup)` delivers
+/// the next undelivered delta of `from` to `to` (or, with `dup` and duplicates allowed,
+/// re-delivers one already delivered). Writes happen in order, interleaved with the schedule;
+/// at the end everything is delivered.
+fn run(ops: &[(u8, Op)], schedule: &[(u8, u8, bool)], compact: bool, dups: bool) -> Vec<Replica> {
+    let mut reps: Vec<Replica> = (1..=5).map(Replica::new).collect();
+    // Per origin: the deltas it produced, in order.
+    let mut logs: Vec<Vec<(Hlc, Entry)>> = vec![Vec::new(); 5];
+    // next[from][to]: index of the next delta of `from` that `to` has not received.
+    let mut next = [[0usize; 5]; 5];
+    let mut sched = schedule.iter();
+    for (i, (r, o)) in ops.iter().enumerate() {
+        let r = *r as usize;
+        // Clocks drift: region r's wall time runs at an offset.
+        if let Some(w) = reps[r].write(1000 + i as u64 * 3 + r as u64, o) {
+            logs[r].push(w);
+        }
+        if compact {
+            reps[r].compact();
+        }
+        if let Some(&(from, to, dup)) = sched.next() {
+            deliver(
+                &mut reps,
+                &logs,
+                &mut next,
+                from as usize,
+                to as usize,
+                dup && dups,
+                compact,
+            );
+        }
+    }
+    for &(from, to, dup) in sched {
+        deliver(
+            &mut reps,
+            &logs,
+            &mut next,
+            from as usize,
+            to as usize,
+            dup && dups,
+            compact,
+        );
+    }
+    for from in 0..5 {
+        for to in (0..5).filter(|&to| to != from) {
+            while next[from][to] < logs[from].len() {
+                deliver(&mut reps, &logs, &mut next, from, to, false, compact);
+            }
+        }
+    }
+    reps
+}
+
+fn deliver(
+    reps: &mut [Replica],
+    logs: &[Vec<(Hlc, Entry)>],
+    next: &mut [[usize; 5]; 5],
+    from: usize,
+    to: usize,
+    dup: bool,
+    compact: bool,
+) {
+    if from == to {
+        return;
+    }
+    let i = if dup {
+        if next[from][to] == 0 {
+            return;
+        }
+        next[from][to] / 2
+    } else {
+        let i = next[from][to];
+        if i >= logs[from].len() {
+            return;
+        }
+        next[from][to] += 1;
+        i
+    };
+    let (h, d) = &logs[from][i];
+    let origin = RegionId(from as u8 + 1);
+    reps[to].receive(origin, *h, d);
+    if compact {
+        reps[to].compact();
+    }
+}
+
+// ---- The spec's examples, one test each ----
+
+fn dot(r: u8, h: u64) -> Dot {
+    Dot::new(r, h)
+}
+
+fn sync(a: &mut Entry, b: &mut Entry) {
+    let (x, y) = (a.clone(), b.clone());
+    a.merge(&y);
+    b.merge(&x);
+}
+
+#[test]
+fn concurrent_incrby_sum() {
+    let (mut a, mut b) = (Entry::default(), Entry::default());
+    a.incr_by(dot(1, 10), 7).unwrap();
+    b.incr_by(dot(2, 11), 3).unwrap();
+    sync(&mut a, &mut b);
+    assert_eq!(a.string_value().unwrap().as_ref(), b"10");
+    assert_eq!(a, b);
+}
+
+#[test]
+fn set_resets_only_observed_increments() {
+    let (mut a, mut b) = (Entry::default(), Entry::default());
+    a.incr_by(dot(1, 10), 10).unwrap();
+    sync(&mut a, &mut b);
+    a.set(dot(1, 20), b"100", false, None);
+    b.incr_by(dot(2, 21), 5).unwrap();
+    sync(&mut a, &mut b);
+    assert_eq!(a.string_value().unwrap().as_ref(), b"105");
+    assert_eq!(b.string_value().unwrap().as_ref(), b"105");
+}
+
+#[test]
+fn non_numeric_set_drops_unobserved_increments() {
+    let (mut a, mut b) = (Entry::default(), Entry::default());
+    a.set(dot(1, 20), b"abc", false, None);
+    b.incr_by(dot(2, 10), 5).unwrap();
+    sync(&mut a, &mut b);
+    assert_eq!(a.string_value().unwrap().as_ref(), b"abc");
+    assert_eq!(a.kind(), Some(Kind::String));
+}
+
+#[test]
+fn float_increments_print_as_float() {
+    let mut a = Entry::default();
+    a.set(dot(1, 1), b"10", false, None);
+    a.incr_by_float(dot(1, 2), 0.5).unwrap();
+    assert_eq!(a.string_value().unwrap().as_ref(), b"10.5");
+    assert!(a.incr_by(dot(1, 3), 1).is_err());
+}
+
+#[test]
+fn concurrent_set_later_wins_and_tie_smaller_region() {
+    let (mut a, mut b) = (Entry::default(), Entry::default());
+    a.set(dot(1, 5), b"one", false, None);
+    b.set(dot(2, 5), b"two", false, None);
+    sync(&mut a, &mut b);
+    assert_eq!(a.string_value().unwrap().as_ref(), b"one");
+    assert_eq!(a, b);
+}
+
+#[test]
+fn del_vs_concurrent_sadd_keeps_unobserved_member() {
+    let (mut a, mut b) = (Entry::default(), Entry::default());
+    a.sadd(dot(1, 1), [&b"a"[..]]);
+    sync(&mut a, &mut b);
+    a.delete().unwrap();
+    b.sadd(dot(2, 2), [&b"b"[..]]);
+    sync(&mut a, &mut b);
+    let m: Vec<&[u8]> = a.members().collect();
+    assert_eq!(m, vec![&b"b"[..]]);
+    assert_eq!(a, b);
+}
+
+#[test]
+fn srem_is_observed_remove_add_wins() {
+    let (mut a, mut b) = (Entry::default(), Entry::default());
+    a.sadd(dot(1, 1), [&b"a"[..], &b"b"[..]]);
+    sync(&mut a, &mut b);
+    a.srem([&b"a"[..], &b"c"[..]]);
+    b.sadd(dot(2, 2), [&b"c"[..]]);
+    sync(&mut a, &mut b);
+    let m: Vec<&[u8]> = b.members().collect();
+    assert_eq!(m, vec![&b"b"[..], &b"c"[..]]);
+}
+
+#[test]
+fn type_conflict_later_write_wins() {
+    let (mut a, mut b) = (Entry::default(), Entry::default());
+    a.set(dot(1, 5), b"v", false, None);
+    b.sadd(dot(2, 6), [&b"m"[..]]);
+    sync(&mut a, &mut b);
+    assert_eq!(a.kind(), Some(Kind::Set));
+    assert_eq!(b.kind(), Some(Kind::Set));
+}
+
+#[test]
+fn longest_ttl_wins_and_persist_beats_expire() {
+    let (mut a, mut b) = (Entry::default(), Entry::default());
+    a.set(dot(1, 1), b"v", false, None);
+    sync(&mut a, &mut b);
+    a.set_expiry(dot(1, 2), Some(5000));
+    b.set_expiry(dot(2, 3), Some(9000));
+    sync(&mut a, &mut b);
+    let x = a.expiry().unwrap();
+    assert_eq!((x.deadline_ms, x.owner), (9000, RegionId(2)));
+    a.set_expiry(dot(1, 4), Some(20000));
+    b.set_expiry(dot(2, 5), None);
+    sync(&mut a, &mut b);
+    assert_eq!(a.expiry(), None);
+    assert_eq!(b.expiry(), None);
+}
+
+#[test]
+fn plain_entry_is_small_and_compacts() {
+    assert!(
+        std::mem::size_of::<Entry>() <= 32,
+        "{}",
+        std::mem::size_of::<Entry>()
+    );
+    let mut e = Entry::default();
+    let mut recv = crdt::VersionVector::new();
+    recv.set_max(RegionId(1), Hlc(u64::MAX));
+    e.incr_by(dot(1, 1), 1).unwrap();
+    e.set(dot(1, 2), b"x", false, None);
+    e.compact(&recv, true);
+    assert!(matches!(e, Entry::Plain { .. }));
+    e.delete();
+    assert!(e.compact(&recv, true));
+}
+
+#[test]
+fn wire_encoding_round_trips() {
+    let mut e = Entry::default();
+    e.incr_by(dot(1, 1), i64::MAX).unwrap();
+    e.sadd(dot(1, 2), [&b"m"[..]]);
+    e.set_expiry(dot(1, 3), Some(77));
+    let bytes = rmp_serde::to_vec(&e).unwrap();
+    let back: Entry = rmp_serde::from_slice(&bytes).unwrap();
+    assert_eq!(back, e);
+}

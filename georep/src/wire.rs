@@ -1,0 +1,135 @@
+//! Wire messages of a geo-link and their framing (u32 big-endian length + rmp-serde payload).
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use crate::RegionId;
+
+/// Protocol version carried in `Hello`; bumped on incompatible changes.
+pub const VERSION: u32 = 1;
+/// Largest frame either side accepts; bigger ones are a protocol error, so a
+/// hostile or broken peer cannot make us allocate unbounded memory.
+pub const MAX_FRAME: usize = 64 * 1024 * 1024;
+/// ALPN of the geo-link.
+pub const ALPN: &[u8] = b"meridian-geo/1";
+
+/// QUIC application close codes.
+pub mod code {
+    /// Clean shutdown of the endpoint or link.
+    pub const DONE: u32 = 0;
+    /// The peer broke the protocol (bad frame, gap, unexpected message).
+    pub const PROTOCOL: u32 = 1;
+    /// Replication is paused on the closing side.
+    pub const PAUSED: u32 = 2;
+    /// The handshake was refused.
+    pub const REFUSED: u32 = 3;
+    /// A newer connection from the same origin replaced this one.
+    pub const REPLACED: u32 = 4;
+}
+
+/// Every message of the link. The dialer sends `Hello` then `Batch`es; the
+/// acceptor answers `HelloAck` (or `Refused`) then `Ack`s.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Msg {
+    Hello {
+        version: u32,
+        region: RegionId,
+        incarnation: u64,
+        shards: u16,
+    },
+    Batch {
+        shard: u16,
+        first_offset: u64,
+        ops: Vec<(u64, Bytes)>,
+    },
+    HelloAck {
+        resume: Vec<u64>,
+    },
+    Refused {
+        reason: String,
+    },
+    Ack {
+        shard: u16,
+        next_offset: u64,
+    },
+}
+
+/// Why a frame could not be encoded or decoded.
+#[derive(Debug, thiserror::Error)]
+pub enum WireError {
+    #[error("frame of {0} bytes exceeds the {MAX_FRAME} byte limit")]
+    TooLarge(usize),
+    #[error("encode: {0}")]
+    Encode(#[from] rmp_serde::encode::Error),
+    #[error("decode: {0}")]
+    Decode(#[from] rmp_serde::decode::Error),
+}
+
+/// Encodes `msg` as one frame: length prefix plus payload.
+pub fn encode(msg: &Msg) -> Result<Vec<u8>, WireError> {
+    let mut buf = vec![0u8; 4];
+    rmp_serde::encode::write(&mut buf, msg)?;
+    let len = buf.len() - 4;
+    if len > MAX_FRAME {
+        return Err(WireError::TooLarge(len));
+    }
+    buf[..4].copy_from_slice(&(len as u32).to_be_bytes());
+    Ok(buf)
+}
+
+/// Checks a received length prefix before anything is allocated for it.
+pub fn check_len(prefix: [u8; 4]) -> Result<usize, WireError> {
+    let len = u32::from_be_bytes(prefix) as usize;
+    if len > MAX_FRAME {
+        return Err(WireError::TooLarge(len));
+    }
+    Ok(len)
+}
+
+/// Decodes one payload (without its length prefix).
+pub fn decode(payload: &[u8]) -> Result<Msg, WireError> {
+    Ok(rmp_serde::from_slice(payload)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let msgs = vec![
+            Msg::Hello {
+                version: VERSION,
+                region: 3,
+                incarnation: 42,
+                shards: 4,
+            },
+            Msg::Batch {
+                shard: 1,
+                first_offset: 7,
+                ops: vec![(5 << 16, Bytes::from_static(b"set a 1")), (6, Bytes::new())],
+            },
+            Msg::HelloAck {
+                resume: vec![1, 2, 3],
+            },
+            Msg::Refused { reason: "x".into() },
+            Msg::Ack {
+                shard: 2,
+                next_offset: 9,
+            },
+        ];
+        for m in msgs {
+            let f = encode(&m).expect("encode");
+            let len = check_len([f[0], f[1], f[2], f[3]]).expect("len");
+            assert_eq!(len, f.len() - 4);
+            assert_eq!(decode(&f[4..]).expect("decode"), m);
+        }
+    }
+
+    #[test]
+    fn oversize_and_garbage_refused() {
+        assert!(check_len((MAX_FRAME as u32 + 1).to_be_bytes()).is_err());
+        assert!(decode(&[0xc1, 0xff, 0x00]).is_err());
+        assert!(decode(&[]).is_err());
+    }
+}
