@@ -106,7 +106,7 @@ mod tests {
     #[test]
     fn observing_a_remote_stamp_moves_later_ticks_past_it() {
         let clock = RegionClock::new(Arc::new(Fixed(AtomicU64::new(5))));
-        let remote = Hlc::from_parts(99_999, 7);
+        let remote = Hlc::new(99_999, 7);
         clock.observe(remote);
         assert!(clock.tick() > remote);
     }

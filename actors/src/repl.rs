@@ -76,7 +76,8 @@ pub fn op_slot(op: &[u8]) -> Result<u16, DecodeError> {
 pub fn decode_op(op: &[u8]) -> Result<(u16, ReplOp), DecodeError> {
     let slot = op_slot(op)?;
     let payload = op.get(2..).ok_or(DecodeError::Truncated)?;
-    let op: ReplOp = rmp_serde::from_slice(payload).map_err(|e| DecodeError::Payload(e.to_string()))?;
+    let op: ReplOp =
+        rmp_serde::from_slice(payload).map_err(|e| DecodeError::Payload(e.to_string()))?;
     Ok((slot, op))
 }
 
@@ -150,7 +151,9 @@ impl ReplLog {
             // Trim acknowledged ops eagerly only when over budget: keeping them costs nothing
             // extra below the budget and lets a restarted peer resume without a full sync.
             while g.bytes > self.budget {
-                let Some((_, op)) = g.ops.pop_front() else { break };
+                let Some((_, op)) = g.ops.pop_front() else {
+                    break;
+                };
                 g.bytes -= op.len();
                 g.first += 1;
                 if g.first > keep_from {
@@ -186,12 +189,22 @@ impl ReplLog {
             size += op.1.len();
             out.push(op.clone());
         }
-        ReadResult::Ops { first: from, ops: out }
+        ReadResult::Ops {
+            first: from,
+            ops: out,
+        }
     }
 
     /// The offset the next op will get.
     pub fn head(&self) -> u64 {
         *self.head_tx.borrow()
+    }
+
+    /// The stamp of the op at `offset`, if still held.
+    pub fn hlc_at(&self, offset: u64) -> Option<u64> {
+        let g = self.lock();
+        let i = offset.checked_sub(g.first)?;
+        g.ops.get(i as usize).map(|o| o.0)
     }
 
     /// Bytes held.
@@ -226,7 +239,10 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
-        assert!(matches!(log.read(6, 1000), ReadResult::UpToDate { next: 6 }));
+        assert!(matches!(
+            log.read(6, 1000),
+            ReadResult::UpToDate { next: 6 }
+        ));
     }
 
     #[test]
@@ -234,7 +250,10 @@ mod tests {
         let log = ReplLog::new(25);
         log.append((1..=5).map(op), 1);
         assert!(log.bytes() <= 25);
-        assert!(matches!(log.read(1, 1000), ReadResult::Trimmed { first_available: 4 }));
+        assert!(matches!(
+            log.read(1, 1000),
+            ReadResult::Trimmed { first_available: 4 }
+        ));
     }
 
     #[test]

@@ -65,11 +65,10 @@ pub fn op() -> impl Strategy<Value = Op> {
 /// Whether a write of this op is allowed on the entry's current type (Redis's WRONGTYPE).
 fn type_ok(e: &Entry, op: &Op) -> bool {
     use crate::entry::Kind;
-    match (e.kind(), op) {
-        (Some(Kind::Set), Op::IncrBy(_) | Op::IncrByFloat(_)) => false,
-        (Some(Kind::String), Op::SAdd(_) | Op::SRem(_)) => false,
-        _ => true,
-    }
+    !matches!(
+        (e.kind(), op),
+        (Some(Kind::Set), Op::IncrBy(_) | Op::IncrByFloat(_)) | (Some(Kind::String), Op::SAdd(_) | Op::SRem(_))
+    )
 }
 
 /// Applies a client write at a replica the way a shard does: refuses what Redis would refuse

@@ -216,7 +216,7 @@ impl Full {
         }
         let floor = &self.floor;
         self.bases.retain(|b| !floor.covers(&b.dot));
-        self.bases.sort_by(|a, b| b.dot.cmp(&a.dot));
+        self.bases.sort_by_key(|b| std::cmp::Reverse(b.dot));
         for (k, m) in &o.members {
             let mine = self.members.entry(k.clone()).or_default();
             mine.floor.merge(&m.floor);

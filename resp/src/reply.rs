@@ -22,6 +22,12 @@ impl<'a> ReplyWriter<'a> {
     }
 
     /// The protocol this writer encodes for.
+    /// The buffer replies are written to (to continue with another protocol version, as
+    /// HELLO does).
+    pub fn buffer(&mut self) -> &mut BytesMut {
+        self.out
+    }
+
     pub fn proto(&self) -> Protocol {
         self.proto
     }

@@ -3,7 +3,7 @@
 //! State: the [`Keyspace`] (which only this actor touches), the region's shared HLC, the
 //! shard's replication log. Inbound messages: [`Exec`] (a batch of client commands from one
 //! connection), [`ApplyRemote`] (deltas from another region), [`ScanSlots`], [`Keys`],
-//! [`Digest`], [`Stats`], [`Flush`], [`Collect`]. Outbound: encoded deltas appended to the
+//! [`Digest`], [`Stats`], [`Dbsize`], [`Flush`]. Outbound: encoded deltas appended to the
 //! [`ReplLog`] once per batch, read by the geo-links at their own pace.
 //!
 //! Each write is stamped with a fresh HLC and the region id (its *dot*), applied to the key's
@@ -17,6 +17,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
+use std::collections::{HashMap, HashSet};
+
 use bytes::{Bytes, BytesMut};
 use crdt::{Dot, Entry, Hlc, RegionId, VersionVector};
 
@@ -47,16 +49,24 @@ pub struct Shard {
     pub(crate) pending: Vec<(u64, Bytes)>,
     /// Counters reported by INFO.
     pub(crate) stats: ShardStats,
+    /// Per origin stream `(region, origin shard)`: stamp of the last op merged. Ops are
+    /// stamped in increasing order within a stream, so this both deduplicates re-sent ops and
+    /// tells compaction which removal floors can no longer matter.
+    received: HashMap<(u8, u16), u64>,
+    /// Shard count of each origin region, to find which of its streams carries a slot.
+    origin_shards: HashMap<u8, u16>,
+    /// Keys that still hold removal metadata waiting for ops from other regions.
+    gc_pending: HashSet<(u16, Box<[u8]>)>,
 }
 
 /// Counters a shard keeps for INFO.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ShardStats {
-    /// Keys a client can see (live entries, expired-but-not-yet-deleted included).
+    /// Keys a client can see.
     pub keys: u64,
     /// Entries held, tombstones included.
     pub entries: u64,
-    /// Keys that have a TTL.
+    /// Visible keys that have a TTL.
     pub expires: u64,
     /// Commands executed.
     pub commands: u64,
@@ -64,6 +74,8 @@ pub struct ShardStats {
     pub expired_keys: u64,
     /// Remote ops merged.
     pub remote_ops: u64,
+    /// Remote ops skipped because they were already merged (re-sent after a reconnect).
+    pub duplicate_ops: u64,
     /// Remote ops that could not be decoded (a peer bug); they are logged and skipped.
     pub bad_remote_ops: u64,
     /// Hits and misses of read commands.
@@ -72,6 +84,10 @@ pub struct ShardStats {
     pub keyspace_misses: u64,
     /// Replication-log bytes held.
     pub backlog_bytes: u64,
+    /// Keys holding removal metadata that waits for other regions' ops.
+    pub gc_pending: u64,
+    /// Entries removed by garbage collection.
+    pub gc_collected: u64,
 }
 
 impl Shard {
@@ -82,6 +98,9 @@ impl Shard {
             keys: Keyspace::new(),
             pending: Vec::new(),
             stats: ShardStats::default(),
+            received: HashMap::new(),
+            origin_shards: HashMap::new(),
+            gc_pending: HashSet::new(),
         }
     }
 
@@ -93,20 +112,26 @@ impl Shard {
         }
     }
 
-    /// Records the delta of a local write: queued for the replication log, and indexed for
-    /// expiry if the key now has a TTL.
-    pub(crate) fn replicate(&mut self, slot: u16, key: &[u8], delta: &Entry) {
-        if let Some(e) = self.keys.get(slot, key) {
-            if let Some(x) = e.expiry() {
-                self.keys.index_expiry(x.deadline_ms, key);
-            }
+    /// Records the delta of a local write: queued for the replication log, indexed for
+    /// expiry if the key now has a TTL, and compacted.
+    pub(crate) fn replicate(&mut self, slot: u16, key: &[u8], hlc: u64, delta: &Entry) {
+        if let Some(x) = self.keys.get(slot, key).and_then(|e| e.expiry()) {
+            self.keys.index_expiry(x.deadline_ms, key);
         }
         if self.ctx.log.is_some() {
-            self.pending.push((delta.max_hlc().0, encode_op(slot, key, delta)));
-        } else {
-            // A region without peers is its own group: everything it wrote is stable at once,
-            // so removal metadata can be dropped right away.
-            self.collect_key(slot, key);
+            self.pending.push((hlc, encode_op(slot, key, delta)));
+        }
+        self.collect_key(slot, key);
+    }
+
+    /// Removes an entry a refused write left empty (e.g. INCR on a missing key that failed).
+    pub(crate) fn drop_if_empty(&mut self, slot: u16, key: &[u8]) {
+        if self
+            .keys
+            .get(slot, key)
+            .is_some_and(|e| *e == Entry::default())
+        {
+            self.keys.remove(slot, key);
         }
     }
 
@@ -117,52 +142,79 @@ impl Shard {
         }
         if let Some(log) = &self.ctx.log {
             let ops = std::mem::take(&mut self.pending);
-            // Peers' acknowledgements are tracked by the links; the log keeps everything
-            // within its byte budget, so it is told no peer has acknowledged anything.
             log.append(ops, 1);
         }
     }
 
-    /// Drops removal metadata of a key that no other region can still need, and the entry
-    /// itself once it is empty.
-    pub(crate) fn collect_key(&mut self, slot: u16, key: &[u8]) {
-        let stable = self.stable_vector();
-        let regions = self.ctx.regions.clone();
-        let empty = match self.keys.get_mut(slot, key) {
-            Some(e) => e.compact(&stable, &regions),
-            None => false,
-        };
-        if empty {
-            self.keys.remove(slot, key);
-        }
-    }
-
-    /// The group-wide stable vector. A lone region has seen everything it wrote.
-    fn stable_vector(&self) -> VersionVector {
-        let mut vv = VersionVector::default();
-        if self.ctx.log.is_none() {
-            vv.set_max(self.ctx.region, self.ctx.clock.current());
+    /// What this shard has received of each region's ops on `slot`'s keys.
+    fn received_vector(&self, slot: u16) -> VersionVector {
+        let mut vv = VersionVector::new();
+        vv.set_max(self.ctx.region, Hlc(u64::MAX));
+        for r in &self.ctx.regions {
+            if *r == self.ctx.region {
+                continue;
+            }
+            let Some(&n) = self.origin_shards.get(&r.0) else {
+                continue;
+            };
+            let stream = slot_shard(slot, n);
+            if let Some(&h) = self.received.get(&(r.0, stream)) {
+                vv.set_max(*r, Hlc(h));
+            }
         }
         vv
     }
 
-    /// Applies encoded remote ops.
-    fn apply_remote(&mut self, ops: &[Bytes]) -> usize {
+    /// Drops removal metadata of a key that no op still in flight can need, and the entry
+    /// itself once it is empty. A lone region is its own group: everything is stable.
+    pub(crate) fn collect_key(&mut self, slot: u16, key: &[u8]) {
+        let needs = self
+            .keys
+            .get(slot, key)
+            .is_some_and(|e| matches!(e, Entry::Full(_)));
+        if !needs {
+            return;
+        }
+        let received = self.received_vector(slot);
+        let lone = self.ctx.log.is_none();
+        let (empty, pending) = match self.keys.get_mut(slot, key) {
+            Some(e) => {
+                let empty = e.compact(&received, lone);
+                (empty, !empty && e.has_metadata())
+            }
+            None => return,
+        };
+        if empty {
+            self.keys.remove(slot, key);
+            self.stats.gc_collected += 1;
+        }
+        if pending {
+            self.gc_pending.insert((slot, key.into()));
+        } else {
+            self.gc_pending.remove(&(slot, Box::<[u8]>::from(key)));
+        }
+    }
+
+    /// Applies encoded remote ops of one origin stream.
+    fn apply_remote(&mut self, msg: &ApplyRemote) -> usize {
+        self.origin_shards.insert(msg.origin.0, msg.origin_shards);
+        let stream = (msg.origin.0, msg.origin_shard);
         let mut applied = 0;
-        for raw in ops {
+        for (hlc, raw) in &msg.ops {
+            if self.received.get(&stream).is_some_and(|&h| *hlc <= h) {
+                self.stats.duplicate_ops += 1;
+                continue;
+            }
             match decode_op(raw) {
                 Ok((slot, op)) => {
-                    self.ctx.clock.observe(op.delta.max_hlc());
+                    self.ctx.clock.observe(Hlc(*hlc));
                     let entry = self.keys.entry(slot, &op.key);
                     entry.merge(&op.delta);
-                    let deadline = entry.expiry().map(|x| x.deadline_ms);
-                    let empty = !entry.is_live() && entry_is_bare(entry);
-                    if let Some(d) = deadline {
-                        self.keys.index_expiry(d, &op.key);
+                    if let Some(x) = entry.expiry() {
+                        self.keys.index_expiry(x.deadline_ms, &op.key);
                     }
-                    if empty {
-                        self.keys.remove(slot, &op.key);
-                    }
+                    self.received.insert(stream, *hlc);
+                    self.collect_key(slot, &op.key);
                     applied += 1;
                 }
                 Err(e) => {
@@ -171,7 +223,19 @@ impl Shard {
                 }
             }
         }
+        if msg.last_hlc > 0 {
+            let h = self.received.entry(stream).or_insert(0);
+            *h = (*h).max(msg.last_hlc);
+        }
         self.stats.remote_ops += applied as u64;
+        // Received vectors moved: metadata waiting on them may be collectable now.
+        if !self.gc_pending.is_empty() {
+            let keys: Vec<(u16, Box<[u8]>)> =
+                self.gc_pending.iter().take(10_000).cloned().collect();
+            for (slot, key) in keys {
+                self.collect_key(slot, &key);
+            }
+        }
         applied
     }
 
@@ -200,19 +264,20 @@ impl Shard {
     /// Deletes an expired key and replicates the delete (observed-remove).
     pub(crate) fn expire_key(&mut self, slot: u16, key: &[u8]) {
         let dot = self.dot();
-        let delta = self.keys.get_mut(slot, key).and_then(|e| e.delete(dot));
+        let delta = self.keys.get_mut(slot, key).and_then(|e| e.delete());
         if let Some(delta) = delta {
             self.stats.expired_keys += 1;
-            self.replicate(slot, key, &delta);
+            self.replicate(slot, key, dot.hlc.0, &delta);
         }
     }
 
     fn stats(&self) -> ShardStats {
         let mut s = self.stats.clone();
+        let now = self.ctx.clock.now_ms();
         let mut keys = 0;
         let mut expires = 0;
         for (_, _, e) in self.keys.iter_slots(0..SLOTS) {
-            if e.is_live() {
+            if visible(e, now) {
                 keys += 1;
                 if e.expiry().is_some() {
                     expires += 1;
@@ -223,15 +288,23 @@ impl Shard {
         s.expires = expires;
         s.entries = self.keys.entries() as u64;
         s.backlog_bytes = self.ctx.log.as_ref().map(|l| l.bytes() as u64).unwrap_or(0);
+        s.gc_pending = self.gc_pending.len() as u64;
         s
     }
 }
 
-/// Whether an entry without live content also holds no metadata worth keeping. Compaction
-/// decides that for real; this only avoids keeping a brand-new empty entry that a remote
-/// delta for an unknown key left behind when that delta itself carried nothing.
-fn entry_is_bare(e: &Entry) -> bool {
-    *e == Entry::default()
+/// Which of `shards` shards owns `slot`: slots are split into contiguous, nearly equal
+/// ranges, the same way in every region, so a receiver can tell which of an origin's
+/// streams carries a key.
+pub fn slot_shard(slot: u16, shards: u16) -> u16 {
+    let shards = shards.max(1) as u32;
+    ((slot as u32 * shards) / SLOTS as u32) as u16
+}
+
+/// The first slot of shard `index` of `shards` (inverse of [`slot_shard`]).
+pub fn shard_first_slot(index: u16, shards: u16) -> u32 {
+    let shards = shards.max(1) as u32;
+    (index as u32 * SLOTS as u32).div_ceil(shards)
 }
 
 impl Actor for Shard {
@@ -281,19 +354,45 @@ impl Handler<Exec> for Shard {
     }
 }
 
-/// Deltas received from another region.
+/// Deltas received from another region: this shard's part of one batch of one origin
+/// stream (possibly none of its ops, to advance the received stamp).
 #[derive(Message)]
 #[rtype(result = "usize")]
 pub struct ApplyRemote {
-    /// Encoded ops (slot-prefixed), in the origin stream's order.
-    pub ops: Vec<Bytes>,
+    /// The region that made the ops.
+    pub origin: RegionId,
+    /// How many shards (streams) the origin has.
+    pub origin_shards: u16,
+    /// Which of its streams this is.
+    pub origin_shard: u16,
+    /// Stamp of the batch's last op: everything of the stream up to it has been delivered.
+    pub last_hlc: u64,
+    /// Encoded ops (slot-prefixed) with their stamps, in the stream's order.
+    pub ops: Vec<(u64, Bytes)>,
 }
 
 impl Handler<ApplyRemote> for Shard {
     type Result = usize;
 
     fn handle(&mut self, msg: ApplyRemote, _: &mut Self::Context) -> usize {
-        self.apply_remote(&msg.ops)
+        self.apply_remote(&msg)
+    }
+}
+
+/// Visible keys (DBSIZE).
+#[derive(Message)]
+#[rtype(result = "u64")]
+pub struct Dbsize;
+
+impl Handler<Dbsize> for Shard {
+    type Result = u64;
+
+    fn handle(&mut self, _: Dbsize, _: &mut Self::Context) -> u64 {
+        let now = self.ctx.clock.now_ms();
+        self.keys
+            .iter_slots(0..SLOTS)
+            .filter(|(_, _, e)| visible(e, now))
+            .count() as u64
     }
 }
 
@@ -323,7 +422,9 @@ impl Handler<ScanSlots> for Shard {
         let mut slot = msg.from_slot;
         while slot < msg.end_slot {
             for (_, key, e) in self.keys.iter_slots(slot as usize..slot as usize + 1) {
-                if visible(e, now) && self.matches(key, e, msg.pattern.as_deref(), msg.kind.as_deref()) {
+                if visible(e, now)
+                    && self.matches(key, e, msg.pattern.as_deref(), msg.kind.as_deref())
+                {
                     keys.push(Bytes::copy_from_slice(key));
                 }
             }
@@ -409,38 +510,7 @@ impl Handler<Flush> for Shard {
 
     fn handle(&mut self, _: Flush, _: &mut Self::Context) {
         self.keys.clear();
-    }
-}
-
-/// Garbage collection with a group-wide stable vector: drops removal metadata that every
-/// region has seen. Returns how many entries were removed.
-#[derive(Message)]
-#[rtype(result = "usize")]
-pub struct Collect {
-    /// Every region has received every op of region r with hlc ≤ `stable[r]`.
-    pub stable: VersionVector,
-}
-
-impl Handler<Collect> for Shard {
-    type Result = usize;
-
-    fn handle(&mut self, msg: Collect, _: &mut Self::Context) -> usize {
-        let regions = self.ctx.regions.clone();
-        let mut removed = 0;
-        for slot in 0..SLOTS as u16 {
-            for key in self.keys.slot_keys(slot) {
-                let empty = self
-                    .keys
-                    .get_mut(slot, &key)
-                    .map(|e| e.compact(&msg.stable, &regions))
-                    .unwrap_or(false);
-                if empty {
-                    self.keys.remove(slot, &key);
-                    removed += 1;
-                }
-            }
-        }
-        removed
+        self.gc_pending.clear();
     }
 }
 
@@ -463,7 +533,9 @@ pub(crate) fn type_name(e: &Entry) -> &'static str {
 impl Shard {
     fn matches(&self, key: &[u8], e: &Entry, pattern: Option<&[u8]>, kind: Option<&[u8]>) -> bool {
         if let Some(p) = pattern {
-            if !resp::glob_match(p, key, false) {
+            // Redis treats a lone `*` as "everything" before matching (the matcher itself
+            // does not match `*` against the empty key).
+            if p != b"*" && !resp::glob_match(p, key, false) {
                 return false;
             }
         }
@@ -474,10 +546,4 @@ impl Shard {
         }
         true
     }
-}
-
-/// Lets tests see that the `Hlc` type is what the log stores.
-#[allow(dead_code)]
-fn _hlc_is_u64(h: Hlc) -> u64 {
-    h.0
 }

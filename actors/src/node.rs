@@ -1,0 +1,302 @@
+//! The node: spawns a region's shards on their own arbiters, accepts client connections and
+//! spreads them over those arbiters, and routes remote deltas to shards by slot.
+//!
+//! State: the shards' addresses and arbiters, their replication logs, the region clock, the
+//! client registry and counters, and the geo-replication control (set by the binary, which
+//! owns the `georep` links; this crate only sees the [`GeoControl`] trait).
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
+
+use actix::prelude::*;
+use actix_rt::{Arbiter, ArbiterHandle};
+use bytes::Bytes;
+use crdt::RegionId;
+
+use crate::clock::RegionClock;
+use crate::repl::{op_slot, ReplLog};
+use crate::shard::{slot_shard, ApplyRemote, Shard, ShardContext, SLOTS};
+
+/// What a node needs to know (built from the `config` crate by the binary, or by `dev`).
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    /// This region.
+    pub region: RegionId,
+    /// Its name.
+    pub name: String,
+    /// Every region of the group, this one included.
+    pub regions: Vec<RegionId>,
+    /// Number of shards (and arbiters).
+    pub shards: u16,
+    /// Client address.
+    pub bind: SocketAddr,
+    /// `requirepass`.
+    pub password: Option<String>,
+    /// Refuse non-loopback clients when there is no password.
+    pub protected_mode: bool,
+    /// `maxclients`.
+    pub max_clients: usize,
+    /// Input limits.
+    pub limits: resp::Limits,
+    /// `client-query-buffer-limit`.
+    pub query_buffer_limit: usize,
+    /// Replication backlog per shard, bytes.
+    pub backlog_bytes: usize,
+}
+
+impl NodeConfig {
+    /// Whether the region has peers (then FLUSHALL is refused and deltas are logged).
+    pub fn linked(&self) -> bool {
+        self.regions.len() > 1
+    }
+}
+
+/// One peer link as the admin commands report it.
+#[derive(Clone, Debug, Default)]
+pub struct LinkInfo {
+    /// Peer region id.
+    pub peer: u8,
+    /// Peer name.
+    pub name: String,
+    /// Peer geo address.
+    pub addr: String,
+    /// `connecting`, `connected`, `paused` or `needs_full_sync`.
+    pub state: String,
+    /// Ops not yet acknowledged by the peer.
+    pub lag_ops: u64,
+    /// Age of the oldest unacknowledged op.
+    pub lag_ms: u64,
+    /// Ops sent.
+    pub sent_ops: u64,
+    /// Ops acknowledged.
+    pub acked_ops: u64,
+    /// Ops received from the peer and applied.
+    pub received_ops: u64,
+    /// Outbound connections established.
+    pub connects: u64,
+    /// Times a shard stream needed a full sync.
+    pub full_syncs_needed: u64,
+    /// Whether the peer's connection to us is up.
+    pub inbound_connected: bool,
+    /// Last link error.
+    pub last_error: Option<String>,
+}
+
+/// Control of the region's geo-replication, implemented by the binary over `georep`.
+pub trait GeoControl: Send + Sync + 'static {
+    /// Status of every peer link.
+    fn links(&self) -> Pin<Box<dyn Future<Output = Vec<LinkInfo>> + Send>>;
+    /// Stops exchanging deltas (both directions), losing nothing.
+    fn pause(&self);
+    /// Restarts exchanging deltas.
+    fn resume(&self);
+    /// Whether paused.
+    fn is_paused(&self) -> bool;
+}
+
+/// A connected client, for CLIENT LIST / INFO.
+#[derive(Clone, Debug)]
+pub struct ClientEntry {
+    /// Peer address.
+    pub addr: SocketAddr,
+    /// Local address.
+    pub laddr: SocketAddr,
+    /// CLIENT SETNAME.
+    pub name: Option<Bytes>,
+    /// Connected since.
+    pub since: Instant,
+    /// RESP version.
+    pub resp: u8,
+    /// CLIENT SETINFO lib-name.
+    pub lib_name: Option<Bytes>,
+    /// CLIENT SETINFO lib-ver.
+    pub lib_ver: Option<Bytes>,
+}
+
+/// Counters for INFO stats.
+#[derive(Default, Debug)]
+pub struct NodeStats {
+    /// Connections accepted.
+    pub connections: AtomicU64,
+    /// Connections refused (maxclients, protected mode).
+    pub rejected: AtomicU64,
+    /// Commands processed (all kinds).
+    pub commands: AtomicU64,
+    /// Bytes read from clients.
+    pub net_input: AtomicU64,
+    /// Bytes written to clients.
+    pub net_output: AtomicU64,
+}
+
+pub(crate) struct Inner {
+    pub cfg: NodeConfig,
+    pub shards: Vec<Addr<Shard>>,
+    pub arbiters: Vec<ArbiterHandle>,
+    pub logs: Vec<Arc<ReplLog>>,
+    pub clock: Arc<RegionClock>,
+    pub geo: OnceLock<Arc<dyn GeoControl>>,
+    pub clients: Mutex<BTreeMap<u64, ClientEntry>>,
+    pub next_client: AtomicU64,
+    pub next_arbiter: AtomicUsize,
+    pub stats: NodeStats,
+    pub started: Instant,
+    pub run_id: String,
+    /// Slot → shard index.
+    pub slot_map: Vec<u16>,
+    /// Keep the arbiters alive for the node's lifetime.
+    _owned: Vec<Arbiter>,
+}
+
+/// A running node. Cheap to clone.
+#[derive(Clone)]
+pub struct Node {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl Node {
+    /// Starts the shards, each on its own arbiter (thread). Must run inside an actix system.
+    pub fn start(cfg: NodeConfig, clock: Arc<RegionClock>) -> Node {
+        let n = cfg.shards.max(1);
+        let mut shards = Vec::new();
+        let mut arbiters = Vec::new();
+        let mut owned = Vec::new();
+        let mut logs = Vec::new();
+        for index in 0..n {
+            let arb = Arbiter::new();
+            let log = Arc::new(ReplLog::new(cfg.backlog_bytes));
+            let ctx = ShardContext {
+                index,
+                region: cfg.region,
+                regions: cfg.regions.clone(),
+                clock: clock.clone(),
+                log: cfg.linked().then(|| log.clone()),
+            };
+            let addr = Shard::start_in_arbiter(&arb.handle(), move |_| Shard::new(ctx));
+            shards.push(addr);
+            arbiters.push(arb.handle());
+            owned.push(arb);
+            logs.push(log);
+        }
+        let slot_map = (0..SLOTS as u16).map(|s| slot_shard(s, n)).collect();
+        let run_id = format!(
+            "{:040x}",
+            (clock.now_ms() as u128 * 0x9e37_79b9_7f4a_7c15) ^ cfg.region.0 as u128
+        );
+        Node {
+            inner: Arc::new(Inner {
+                cfg,
+                shards,
+                arbiters,
+                logs,
+                clock,
+                geo: OnceLock::new(),
+                clients: Mutex::new(BTreeMap::new()),
+                next_client: AtomicU64::new(1),
+                next_arbiter: AtomicUsize::new(0),
+                stats: NodeStats::default(),
+                started: Instant::now(),
+                run_id: run_id.chars().take(40).collect(),
+                slot_map,
+                _owned: owned,
+            }),
+        }
+    }
+
+    /// The node's configuration.
+    pub fn config(&self) -> &NodeConfig {
+        &self.inner.cfg
+    }
+
+    /// The shards' replication logs (read by the geo-links).
+    pub fn logs(&self) -> &[Arc<ReplLog>] {
+        &self.inner.logs
+    }
+
+    /// The region clock.
+    pub fn clock(&self) -> &Arc<RegionClock> {
+        &self.inner.clock
+    }
+
+    /// Connects the geo-replication control (once).
+    pub fn set_geo(&self, geo: Arc<dyn GeoControl>) {
+        if self.inner.geo.set(geo).is_err() {
+            tracing::warn!("geo control set twice; keeping the first");
+        }
+    }
+
+    /// Applies one batch of a remote origin stream: each shard gets its ops (in stream
+    /// order) and the batch's last stamp. Returns once every shard has applied them.
+    pub async fn apply_remote(
+        &self,
+        origin: RegionId,
+        origin_shards: u16,
+        origin_shard: u16,
+        ops: Vec<(u64, Bytes)>,
+    ) {
+        let last_hlc = ops.last().map(|o| o.0).unwrap_or(0);
+        let n = self.inner.shards.len();
+        let mut per: Vec<Vec<(u64, Bytes)>> = vec![Vec::new(); n];
+        for (hlc, op) in ops {
+            // An op with a bad prefix still goes to a shard, which counts and logs it.
+            let shard = op_slot(&op)
+                .map(|s| self.inner.slot_map[s as usize] as usize)
+                .unwrap_or(0);
+            per[shard].push((hlc, op));
+        }
+        let mut pending = Vec::with_capacity(n);
+        for (i, ops) in per.into_iter().enumerate() {
+            pending.push(self.inner.shards[i].send(ApplyRemote {
+                origin,
+                origin_shards,
+                origin_shard,
+                last_hlc,
+                ops,
+            }));
+        }
+        for p in pending {
+            if let Err(e) = p.await {
+                tracing::error!(error = %e, "a shard did not take remote ops");
+            }
+        }
+    }
+
+    /// Accepts clients on `listener` until the system stops, handing each connection to one
+    /// of the shard arbiters in turn (so a connection's commands usually run next to a shard).
+    pub async fn serve(self, listener: tokio::net::TcpListener) {
+        loop {
+            let (sock, addr) = match listener.accept().await {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            self.inner.stats.connections.fetch_add(1, Ordering::Relaxed);
+            let std = match sock.into_std() {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not hand over a connection");
+                    continue;
+                }
+            };
+            let i =
+                self.inner.next_arbiter.fetch_add(1, Ordering::Relaxed) % self.inner.arbiters.len();
+            let node = self.clone();
+            let spawned = self.inner.arbiters[i].spawn(async move {
+                match tokio::net::TcpStream::from_std(std) {
+                    Ok(s) => crate::proxy::serve_tcp(node, s, addr).await,
+                    Err(e) => tracing::warn!(error = %e, "could not register a connection"),
+                }
+            });
+            if !spawned {
+                tracing::error!("shard arbiter is gone; dropping a connection");
+            }
+        }
+    }
+}

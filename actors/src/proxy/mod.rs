@@ -1,0 +1,370 @@
+//! The proxy: serves one client connection.
+//!
+//! State per connection: read and write buffers, protocol version, auth state, client id and
+//! name. Inbound: client bytes. Outbound: one [`Exec`] message per shard per batch.
+//!
+//! Each read decodes every complete frame in the buffer, plans the replies in request order
+//! (a reply is produced locally, by a shard, or assembled from several shards' pieces), sends
+//! each shard its commands in one message, and writes all replies in order. Commands that
+//! need every earlier reply to be settled (INFO, DBSIZE, KEYS, SCAN, HELLO, AUTH, FLUSHALL,
+//! CRDT.*) flush the batch first.
+
+mod admin;
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+
+use bytes::{Bytes, BytesMut};
+use resp::{Command, Protocol, ReplyWriter};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use crate::node::{ClientEntry, Node};
+use crate::shard::{Exec, ExecReply};
+
+const CROSSSLOT: &str = "CROSSSLOT Keys in request don't hash to the same slot";
+
+/// How a reply is made.
+enum Piece {
+    /// Already encoded, in `Conn::local` at this range.
+    Local(usize, usize),
+    /// The next reply of that shard's batch.
+    Shard(u16),
+    /// An array header written before the following pieces (MGET).
+    Array(usize),
+    /// The sum of the next `n` shard integer replies (EXISTS over several shards).
+    Sum(usize),
+}
+
+/// Per-connection state.
+pub(crate) struct Conn {
+    node: Node,
+    pub(crate) id: u64,
+    pub(crate) proto: Protocol,
+    pub(crate) authed: bool,
+    pub(crate) quit: bool,
+    /// Commands per shard for the current batch.
+    batches: Vec<Vec<(u16, Command)>>,
+    pieces: Vec<Piece>,
+    local: BytesMut,
+}
+
+/// Serves a TCP client until it disconnects.
+pub async fn serve_tcp(node: Node, sock: tokio::net::TcpStream, addr: SocketAddr) {
+    let _ = sock.set_nodelay(true);
+    let laddr = sock.local_addr().unwrap_or(addr);
+    serve(node, sock, addr, laddr).await
+}
+
+/// Serves a client over any byte stream.
+pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+    node: Node,
+    mut io: S,
+    addr: SocketAddr,
+    laddr: SocketAddr,
+) {
+    let inner = node.inner.clone();
+    let cfg = &inner.cfg;
+    if cfg.password.is_none() && cfg.protected_mode && !addr.ip().is_loopback() {
+        inner.stats.rejected.fetch_add(1, Ordering::Relaxed);
+        let _ = io.write_all(b"-DENIED Meridian is running in protected mode because protected mode is enabled and no password is set for the default user. Connect from the loopback interface, or set a password in [server] password, or set protected_mode = false.\r\n").await;
+        return;
+    }
+    let id = inner.next_client.fetch_add(1, Ordering::Relaxed);
+    let full = {
+        let mut clients = inner.clients.lock().unwrap_or_else(|p| p.into_inner());
+        let full = clients.len() >= cfg.max_clients;
+        if !full {
+            clients.insert(
+                id,
+                ClientEntry {
+                    addr,
+                    laddr,
+                    name: None,
+                    since: std::time::Instant::now(),
+                    resp: 2,
+                    lib_name: None,
+                    lib_ver: None,
+                },
+            );
+        }
+        full
+    };
+    if full {
+        inner.stats.rejected.fetch_add(1, Ordering::Relaxed);
+        let _ = io
+            .write_all(b"-ERR max number of clients reached\r\n")
+            .await;
+        return;
+    }
+    let mut conn = Conn {
+        node: node.clone(),
+        id,
+        proto: Protocol::Resp2,
+        authed: cfg.password.is_none(),
+        quit: false,
+        batches: vec![Vec::new(); inner.shards.len()],
+        pieces: Vec::new(),
+        local: BytesMut::new(),
+    };
+    let limits = cfg.limits;
+    let qlimit = cfg.query_buffer_limit;
+    let mut buf = BytesMut::with_capacity(16 * 1024);
+    let mut out = BytesMut::with_capacity(16 * 1024);
+    let mut reqs = Vec::new();
+    loop {
+        if buf.capacity() - buf.len() < 4096 {
+            buf.reserve(16 * 1024);
+        }
+        let n = match io.read_buf(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        inner.stats.net_input.fetch_add(n as u64, Ordering::Relaxed);
+        let mut fatal = None;
+        loop {
+            match resp::parse_request(&mut buf, &limits) {
+                Ok(Some(args)) => reqs.push(args),
+                Ok(None) => break,
+                Err(e) => {
+                    fatal = Some(e);
+                    break;
+                }
+            }
+        }
+        if !reqs.is_empty() {
+            inner
+                .stats
+                .commands
+                .fetch_add(reqs.len() as u64, Ordering::Relaxed);
+            conn.run_batch(std::mem::take(&mut reqs), &mut out).await;
+        }
+        if let Some(e) = &fatal {
+            let mut w = ReplyWriter::new(&mut out, conn.proto);
+            w.error(&format!("ERR {}", e.text()));
+        }
+        if buf.len() > qlimit {
+            tracing::warn!(
+                client = id,
+                bytes = buf.len(),
+                "closing a client whose query buffer exceeds the limit"
+            );
+            conn.quit = true;
+        }
+        if !out.is_empty() {
+            inner
+                .stats
+                .net_output
+                .fetch_add(out.len() as u64, Ordering::Relaxed);
+            if io.write_all(&out).await.is_err() {
+                break;
+            }
+            out.clear();
+            if out.capacity() > 1 << 20 {
+                out = BytesMut::with_capacity(16 * 1024);
+            }
+        }
+        if fatal.is_some() || conn.quit {
+            let _ = io.flush().await;
+            break;
+        }
+    }
+    let _ = io.shutdown().await;
+    inner
+        .clients
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(&id);
+}
+
+impl Conn {
+    fn shard_of(&self, slot: u16) -> u16 {
+        self.node.inner.slot_map[slot as usize]
+    }
+
+    fn push_shard(&mut self, slot: u16, cmd: Command) {
+        let shard = self.shard_of(slot);
+        self.batches[shard as usize].push((slot, cmd));
+        self.pieces.push(Piece::Shard(shard));
+    }
+
+    /// Encodes a local reply as the next piece.
+    fn push_local(&mut self, f: impl FnOnce(&mut ReplyWriter)) {
+        let start = self.local.len();
+        let mut w = ReplyWriter::new(&mut self.local, self.proto);
+        f(&mut w);
+        let end = self.local.len();
+        self.pieces.push(Piece::Local(start, end));
+    }
+
+    fn push_error(&mut self, msg: &str) {
+        self.push_local(|w| w.error(msg));
+    }
+
+    /// Plans, executes and writes the replies of a batch of requests, in order.
+    async fn run_batch(&mut self, reqs: Vec<Vec<Bytes>>, out: &mut BytesMut) {
+        for args in reqs {
+            if self.quit {
+                break;
+            }
+            let cmd = match Command::parse(args) {
+                Ok(c) => c,
+                Err(e) => {
+                    self.push_error(e.text());
+                    continue;
+                }
+            };
+            if !self.authed
+                && !matches!(
+                    cmd,
+                    Command::Auth { .. } | Command::Hello { .. } | Command::Quit
+                )
+            {
+                self.push_error("NOAUTH Authentication required.");
+                continue;
+            }
+            self.plan(cmd, out).await;
+        }
+        self.flush(out).await;
+    }
+
+    /// Routes one command: to a shard by slot, to the pieces of several shards, or to the
+    /// connection itself.
+    async fn plan(&mut self, cmd: Command, out: &mut BytesMut) {
+        if let Some(key) = cmd.key() {
+            let slot = resp::key_slot(key);
+            return self.push_shard(slot, cmd);
+        }
+        match cmd {
+            Command::MGet(keys) => {
+                self.pieces.push(Piece::Array(keys.len()));
+                for k in keys {
+                    let slot = resp::key_slot(&k);
+                    self.push_shard(slot, Command::MGet(vec![k]));
+                }
+            }
+            Command::Exists(keys) => {
+                self.pieces.push(Piece::Sum(keys.len()));
+                for k in keys {
+                    let slot = resp::key_slot(&k);
+                    let shard = self.shard_of(slot);
+                    self.batches[shard as usize].push((slot, Command::Exists(vec![k])));
+                    self.pieces.push(Piece::Shard(shard));
+                }
+            }
+            Command::MSet(pairs) => match one_slot(pairs.iter().map(|p| &p.0[..])) {
+                Some(slot) => self.push_shard(slot, Command::MSet(pairs)),
+                None => self.push_error(CROSSSLOT),
+            },
+            Command::Del(keys) => match one_slot(keys.iter().map(|k| &k[..])) {
+                Some(slot) => self.push_shard(slot, Command::Del(keys)),
+                None => self.push_error(CROSSSLOT),
+            },
+            Command::Unlink(keys) => match one_slot(keys.iter().map(|k| &k[..])) {
+                Some(slot) => self.push_shard(slot, Command::Unlink(keys)),
+                None => self.push_error(CROSSSLOT),
+            },
+            other => {
+                if admin::is_barrier(&other) {
+                    self.flush(out).await;
+                    let mut w = ReplyWriter::new(out, self.proto);
+                    self.barrier(other, &mut w).await;
+                } else {
+                    let start = self.local.len();
+                    let mut local = std::mem::take(&mut self.local);
+                    let mut w = ReplyWriter::new(&mut local, self.proto);
+                    self.immediate(other, &mut w);
+                    let end = local.len();
+                    self.local = local;
+                    self.pieces.push(Piece::Local(start, end));
+                }
+            }
+        }
+    }
+
+    /// Sends each shard its commands (one message per shard), then writes every planned
+    /// reply in order.
+    async fn flush(&mut self, out: &mut BytesMut) {
+        if self.pieces.is_empty() {
+            return;
+        }
+        let shards = &self.node.inner.shards;
+        let mut requests = Vec::new();
+        for (i, batch) in self.batches.iter_mut().enumerate() {
+            if !batch.is_empty() {
+                let cmds = std::mem::take(batch);
+                requests.push((
+                    i,
+                    shards[i].send(Exec {
+                        proto: self.proto,
+                        cmds,
+                    }),
+                ));
+            }
+        }
+        let mut replies: Vec<Option<(ExecReply, usize)>> =
+            (0..shards.len()).map(|_| None).collect();
+        for (i, req) in requests {
+            match req.await {
+                Ok(r) => replies[i] = Some((r, 0)),
+                Err(e) => tracing::error!(shard = i, error = %e, "shard did not answer"),
+            }
+        }
+        // Takes the next reply of a shard's batch, as a byte range of its output.
+        fn next_range(
+            replies: &mut [Option<(ExecReply, usize)>],
+            shard: u16,
+        ) -> Option<(usize, usize)> {
+            let (r, k) = replies.get_mut(shard as usize)?.as_mut()?;
+            let start = if *k == 0 { 0 } else { r.ends[*k - 1] as usize };
+            let end = *r.ends.get(*k)? as usize;
+            *k += 1;
+            Some((start, end))
+        }
+        fn reply_bytes(
+            replies: &[Option<(ExecReply, usize)>],
+            shard: u16,
+            range: Option<(usize, usize)>,
+        ) -> Option<&[u8]> {
+            let (a, b) = range?;
+            replies.get(shard as usize)?.as_ref()?.0.out.get(a..b)
+        }
+        let mut pieces = std::mem::take(&mut self.pieces).into_iter();
+        while let Some(p) = pieces.next() {
+            match p {
+                Piece::Local(a, b) => out.extend_from_slice(&self.local[a..b]),
+                Piece::Array(n) => ReplyWriter::new(out, self.proto).array(n),
+                Piece::Shard(s) => {
+                    let range = next_range(&mut replies, s);
+                    match reply_bytes(&replies, s, range) {
+                        Some(bytes) => out.extend_from_slice(bytes),
+                        None => ReplyWriter::new(out, self.proto).error("ERR shard unavailable"),
+                    }
+                }
+                Piece::Sum(n) => {
+                    let mut sum = 0i64;
+                    for _ in 0..n {
+                        if let Some(Piece::Shard(s)) = pieces.next() {
+                            let range = next_range(&mut replies, s);
+                            sum += reply_bytes(&replies, s, range)
+                                .and_then(parse_int_reply)
+                                .unwrap_or(0);
+                        }
+                    }
+                    ReplyWriter::new(out, self.proto).int(sum);
+                }
+            }
+        }
+        self.local.clear();
+    }
+}
+
+/// The slot all keys share, or `None` if they span slots (CROSSSLOT).
+fn one_slot<'a>(mut keys: impl Iterator<Item = &'a [u8]>) -> Option<u16> {
+    let first = resp::key_slot(keys.next()?);
+    keys.all(|k| resp::key_slot(k) == first).then_some(first)
+}
+
+fn parse_int_reply(b: &[u8]) -> Option<i64> {
+    let s = b.strip_prefix(b":")?.strip_suffix(b"\r\n")?;
+    std::str::from_utf8(s).ok()?.parse().ok()
+}

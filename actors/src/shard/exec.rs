@@ -1,0 +1,392 @@
+//! Command execution on a shard's keyspace: the Redis semantics of each keyed command, the
+//! CRDT delta each write produces, and the reply.
+//!
+//! Reads see a key only if it is live and its TTL has not passed. A write to a key whose TTL
+//! has passed first deletes it (observed-remove, replicated like any delete), so the write
+//! starts from an empty key as in Redis.
+
+use bytes::Bytes;
+use crdt::{Entry, Kind, NumError};
+use resp::{Command, ExpireAt, ExpireCond, ReplyWriter, SetCond, SetExpiry};
+
+use super::{type_name, visible, Shard};
+
+/// Redis's error for an operation on the wrong type.
+pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+
+fn num_error(e: NumError) -> &'static str {
+    match e {
+        NumError::NotInteger => "ERR value is not an integer or out of range",
+        NumError::Overflow => "ERR increment or decrement would overflow",
+        NumError::NotFloat => "ERR value is not a valid float",
+        NumError::NanOrInfinity => "ERR increment would produce NaN or Infinity",
+    }
+}
+
+impl Shard {
+    /// The entry of `key` if a client can see it at `now`.
+    fn read(&mut self, slot: u16, key: &[u8], now: u64) -> Option<&Entry> {
+        let hit = self.keys.get(slot, key).is_some_and(|e| visible(e, now));
+        if hit {
+            self.stats.keyspace_hits += 1;
+            self.keys.get(slot, key)
+        } else {
+            self.stats.keyspace_misses += 1;
+            None
+        }
+    }
+
+    /// Prepares `key` for a write: a key whose TTL has passed is deleted first.
+    fn expire_if_due(&mut self, slot: u16, key: &[u8], now: u64) {
+        let due = self
+            .keys
+            .get(slot, key)
+            .is_some_and(|e| e.is_live() && e.expiry().is_some_and(|x| x.deadline_ms <= now));
+        if due {
+            self.expire_key(slot, key);
+        }
+    }
+
+    /// The visible type of a key, for WRONGTYPE checks before a write.
+    fn kind_for_write(&mut self, slot: u16, key: &[u8], now: u64) -> Option<Kind> {
+        self.expire_if_due(slot, key, now);
+        self.keys.get(slot, key).and_then(|e| e.kind())
+    }
+
+    /// Runs one write on the entry of `key` and replicates its delta.
+    fn write<T>(
+        &mut self,
+        slot: u16,
+        key: &[u8],
+        f: impl FnOnce(&mut Entry, crdt::Dot) -> (T, Option<Entry>),
+    ) -> T {
+        let dot = self.dot();
+        let entry = self.keys.entry(slot, key);
+        let (out, delta) = f(entry, dot);
+        match delta {
+            Some(d) => self.replicate(slot, key, dot.hlc.0, &d),
+            None => self.drop_if_empty(slot, key),
+        }
+        out
+    }
+
+    /// Executes one command and writes its reply.
+    pub(crate) fn execute(&mut self, slot: u16, cmd: Command, now: u64, w: &mut ReplyWriter) {
+        match cmd {
+            Command::Get(key) => match self.read(slot, &key, now) {
+                None => w.null(),
+                Some(e) => match e.kind() {
+                    Some(Kind::String) => match e.string_value() {
+                        Some(v) => w.bulk(&v),
+                        None => w.null(),
+                    },
+                    _ => w.error(WRONGTYPE),
+                },
+            },
+            Command::MGet(keys) => {
+                // The proxy sends one key per piece and writes the array header itself.
+                for key in keys {
+                    let v = self
+                        .read(slot, &key, now)
+                        .filter(|e| e.kind() == Some(Kind::String))
+                        .and_then(|e| e.string_value().map(|v| v.into_owned()));
+                    match v {
+                        Some(v) => w.bulk(&v),
+                        None => w.null(),
+                    }
+                }
+            }
+            Command::Set {
+                key,
+                value,
+                expiry,
+                cond,
+                get,
+                keepttl,
+            } => self.set(slot, key, value, expiry, cond, get, keepttl, now, w),
+            Command::SetEx { key, value, ms } => self.set(
+                slot,
+                key,
+                value,
+                Some(SetExpiry::RelMs(ms)),
+                None,
+                false,
+                false,
+                now,
+                w,
+            ),
+            Command::SetNx { key, value } => {
+                self.expire_if_due(slot, &key, now);
+                if self.keys.get(slot, &key).is_some_and(|e| e.is_live()) {
+                    w.int(0);
+                } else {
+                    self.write(slot, &key, |e, dot| {
+                        ((), Some(e.set(dot, &value, false, None)))
+                    });
+                    w.int(1);
+                }
+            }
+            Command::GetSet { key, value } => {
+                self.set(slot, key, value, None, None, true, false, now, w)
+            }
+            Command::MSet(pairs) => {
+                for (key, value) in pairs {
+                    self.expire_if_due(slot, &key, now);
+                    self.write(slot, &key, |e, dot| {
+                        ((), Some(e.set(dot, &value, false, None)))
+                    });
+                }
+                w.ok();
+            }
+            Command::GetDel(key) => {
+                let old = match self.read(slot, &key, now) {
+                    None => None,
+                    Some(e) if e.kind() != Some(Kind::String) => return w.error(WRONGTYPE),
+                    Some(e) => e.string_value().map(|v| v.into_owned()),
+                };
+                match old {
+                    None => w.null(),
+                    Some(v) => {
+                        self.write(slot, &key, |e, _| ((), e.delete()));
+                        w.bulk(&v);
+                    }
+                }
+            }
+            Command::Append { key, value } => {
+                let cur = match self.kind_for_write(slot, &key, now) {
+                    Some(Kind::Set) => return w.error(WRONGTYPE),
+                    Some(Kind::String) => self
+                        .keys
+                        .get(slot, &key)
+                        .and_then(|e| e.string_value().map(|v| v.into_owned()))
+                        .unwrap_or_default(),
+                    None => Vec::new(),
+                };
+                let mut new = cur;
+                new.extend_from_slice(&value);
+                let len = new.len();
+                self.write(slot, &key, |e, dot| {
+                    ((), Some(e.set(dot, &new, true, None)))
+                });
+                w.int(len as i64);
+            }
+            Command::Strlen(key) => match self.read(slot, &key, now) {
+                None => w.int(0),
+                Some(e) if e.kind() != Some(Kind::String) => w.error(WRONGTYPE),
+                Some(e) => w.int(e.string_value().map(|v| v.len()).unwrap_or(0) as i64),
+            },
+            Command::IncrBy { key, by } => {
+                if self.kind_for_write(slot, &key, now) == Some(Kind::Set) {
+                    return w.error(WRONGTYPE);
+                }
+                let r = self.write(slot, &key, |e, dot| match e.incr_by(dot, by) {
+                    Ok((v, d)) => (Ok(v), Some(d)),
+                    Err(err) => (Err(err), None),
+                });
+                match r {
+                    Ok(v) => w.int(v),
+                    Err(e) => w.error(num_error(e)),
+                }
+            }
+            Command::IncrByFloat { key, by } => {
+                if self.kind_for_write(slot, &key, now) == Some(Kind::Set) {
+                    return w.error(WRONGTYPE);
+                }
+                let r = self.write(slot, &key, |e, dot| match e.incr_by_float(dot, by) {
+                    Ok((v, d)) => (Ok(v), Some(d)),
+                    Err(err) => (Err(err), None),
+                });
+                match r {
+                    Ok(v) => w.bulk(&v),
+                    Err(e) => w.error(num_error(e)),
+                }
+            }
+            Command::SAdd { key, members } => {
+                if self.kind_for_write(slot, &key, now) == Some(Kind::String) {
+                    return w.error(WRONGTYPE);
+                }
+                let added = self.write(slot, &key, |e, dot| {
+                    let (n, d) = e.sadd(dot, members.iter().map(|m| &m[..]));
+                    (n, Some(d))
+                });
+                w.int(added as i64);
+            }
+            Command::SRem { key, members } => match self.kind_for_write(slot, &key, now) {
+                Some(Kind::String) => w.error(WRONGTYPE),
+                None => w.int(0),
+                Some(Kind::Set) => {
+                    let n = self.write(slot, &key, |e, _| e.srem(members.iter().map(|m| &m[..])));
+                    w.int(n as i64);
+                }
+            },
+            Command::SMembers(key) => match self.read(slot, &key, now) {
+                None => w.set(0),
+                Some(e) if e.kind() != Some(Kind::Set) => w.error(WRONGTYPE),
+                Some(e) => {
+                    w.set(e.card());
+                    for m in e.members() {
+                        w.bulk(m);
+                    }
+                }
+            },
+            Command::SIsMember { key, member } => match self.read(slot, &key, now) {
+                None => w.int(0),
+                Some(e) if e.kind() != Some(Kind::Set) => w.error(WRONGTYPE),
+                Some(e) => w.int(e.is_member(&member) as i64),
+            },
+            Command::SCard(key) => match self.read(slot, &key, now) {
+                None => w.int(0),
+                Some(e) if e.kind() != Some(Kind::Set) => w.error(WRONGTYPE),
+                Some(e) => w.int(e.card() as i64),
+            },
+            Command::Del(keys) | Command::Unlink(keys) => {
+                let mut n = 0;
+                for key in keys {
+                    self.expire_if_due(slot, &key, now);
+                    if self.write(slot, &key, |e, _| {
+                        let d = e.delete();
+                        (d.is_some(), d)
+                    }) {
+                        n += 1;
+                    }
+                }
+                w.int(n);
+            }
+            Command::Exists(keys) => {
+                let mut n = 0;
+                for key in keys {
+                    if self.read(slot, &key, now).is_some() {
+                        n += 1;
+                    }
+                }
+                w.int(n);
+            }
+            Command::Type(key) => {
+                let name = self.read(slot, &key, now).map(type_name).unwrap_or("none");
+                w.simple(name);
+            }
+            Command::Expire { key, at, cond } => self.expire(slot, key, at, cond, now, w),
+            Command::Ttl { key, ms } => match self.read(slot, &key, now) {
+                None => w.int(-2),
+                Some(e) => match e.expiry() {
+                    None => w.int(-1),
+                    Some(x) => {
+                        let left = x.deadline_ms.saturating_sub(now) as i64;
+                        w.int(if ms { left } else { (left + 500) / 1000 });
+                    }
+                },
+            },
+            Command::Persist(key) => {
+                let has_ttl = self
+                    .read(slot, &key, now)
+                    .is_some_and(|e| e.expiry().is_some());
+                if has_ttl {
+                    self.write(slot, &key, |e, dot| ((), Some(e.set_expiry(dot, None))));
+                }
+                w.int(has_ttl as i64);
+            }
+            other => {
+                // The proxy answers every other command itself; reaching here is a routing bug,
+                // reported to the client rather than panicking the shard.
+                tracing::error!(
+                    cmd = other.name(),
+                    "command routed to a shard that does not execute it"
+                );
+                w.error("ERR internal error: command routed to the wrong place");
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn set(
+        &mut self,
+        slot: u16,
+        key: Bytes,
+        value: Bytes,
+        expiry: Option<SetExpiry>,
+        cond: Option<SetCond>,
+        get: bool,
+        keepttl: bool,
+        now: u64,
+        w: &mut ReplyWriter,
+    ) {
+        self.expire_if_due(slot, &key, now);
+        let cur = self.keys.get(slot, &key).filter(|e| e.is_live());
+        if get {
+            if let Some(e) = cur {
+                if e.kind() != Some(Kind::String) {
+                    return w.error(WRONGTYPE);
+                }
+            }
+        }
+        let old = if get {
+            cur.and_then(|e| e.string_value().map(|v| v.into_owned()))
+        } else {
+            None
+        };
+        let exists = cur.is_some();
+        let blocked = match cond {
+            Some(SetCond::Nx) => exists,
+            Some(SetCond::Xx) => !exists,
+            None => false,
+        };
+        if !blocked {
+            let deadline = expiry.map(|x| match x {
+                SetExpiry::RelMs(ms) => now.saturating_add(ms.max(0) as u64),
+                SetExpiry::AtMs(ms) => ms.max(0) as u64,
+            });
+            self.write(slot, &key, |e, dot| {
+                ((), Some(e.set(dot, &value, keepttl, deadline)))
+            });
+        }
+        match (get, blocked) {
+            (true, _) => match old {
+                Some(v) => w.bulk(&v),
+                None => w.null(),
+            },
+            (false, true) => w.null(),
+            (false, false) => w.ok(),
+        }
+    }
+
+    fn expire(
+        &mut self,
+        slot: u16,
+        key: Bytes,
+        at: ExpireAt,
+        cond: Option<ExpireCond>,
+        now: u64,
+        w: &mut ReplyWriter,
+    ) {
+        let ExpireAt::RelMs(rel) = at;
+        let current = match self.read(slot, &key, now) {
+            None => return w.int(0),
+            Some(e) => e.expiry().map(|x| x.deadline_ms),
+        };
+        let deadline = if rel <= 0 {
+            now.saturating_sub(rel.unsigned_abs())
+        } else {
+            now.saturating_add(rel as u64)
+        };
+        // No TTL counts as an infinite one for GT and LT, as in Redis.
+        let allowed = match cond {
+            None => true,
+            Some(ExpireCond::Nx) => current.is_none(),
+            Some(ExpireCond::Xx) => current.is_some(),
+            Some(ExpireCond::Gt) => current.is_some_and(|c| deadline > c),
+            Some(ExpireCond::Lt) => current.is_none_or(|c| deadline < c),
+        };
+        if !allowed {
+            return w.int(0);
+        }
+        if deadline <= now {
+            // A TTL in the past deletes the key, as in Redis.
+            self.write(slot, &key, |e, _| ((), e.delete()));
+        } else {
+            self.write(slot, &key, |e, dot| {
+                ((), Some(e.set_expiry(dot, Some(deadline))))
+            });
+        }
+        w.int(1);
+    }
+}

@@ -1,0 +1,373 @@
+//! Wiring one region: the node (shards, client listener) and the geo-links, plus the glue
+//! that lets georep read the shards' replication logs and hand remote ops to the shards.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actors::clock::{RegionClock, SystemClock};
+use actors::repl::{ReadResult, ReplLog};
+use actors::{GeoControl, LinkInfo, Node, NodeConfig};
+use bytes::Bytes;
+use crdt::RegionId;
+use georep::{Geo, GeoConfig, LocalLog, PeerSpec, Read, RemoteSink, TlsMaterial};
+
+/// A running region.
+pub struct Region {
+    geo: Option<Geo>,
+    _node: Node,
+}
+
+impl Region {
+    /// Closes the geo endpoint cleanly (peers see a clean close, not a timeout).
+    pub async fn shutdown(&self) {
+        if let Some(g) = &self.geo {
+            g.shutdown().await;
+        }
+    }
+}
+
+/// Sets up `tracing` (RUST_LOG filters; `info` by default).
+pub fn init_logs(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,quinn=warn,rustls=warn"));
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        b.json().init();
+    } else {
+        b.init();
+    }
+}
+
+/// The shards' logs as georep sees them.
+struct Logs(Vec<Arc<ReplLog>>);
+
+impl LocalLog for Logs {
+    fn shards(&self) -> u16 {
+        self.0.len() as u16
+    }
+
+    fn read(&self, shard: u16, from: u64, max_bytes: usize) -> Read {
+        let Some(log) = self.0.get(shard as usize) else {
+            return Read::UpToDate { next: 1 };
+        };
+        match log.read(from, max_bytes) {
+            ReadResult::Ops { first, ops } => Read::Ops { first, ops },
+            ReadResult::UpToDate { next } => Read::UpToDate { next },
+            ReadResult::Trimmed { first_available } => Read::Trimmed { first_available },
+        }
+    }
+
+    fn next_offset(&self, shard: u16) -> u64 {
+        self.0.get(shard as usize).map(|l| l.head()).unwrap_or(1)
+    }
+
+    fn hlc_at(&self, shard: u16, offset: u64) -> Option<u64> {
+        self.0.get(shard as usize)?.hlc_at(offset)
+    }
+
+    fn subscribe(&self, shard: u16) -> tokio::sync::watch::Receiver<u64> {
+        match self.0.get(shard as usize) {
+            Some(l) => l.subscribe(),
+            // georep only asks for shards below `shards()`; a receiver that never changes is
+            // the harmless answer otherwise.
+            None => tokio::sync::watch::channel(1).1,
+        }
+    }
+
+    fn acked(&self, _peer: u8, _shard: u16, _offset: u64) {
+        // The log keeps everything within its byte budget, so a peer that reconnects can
+        // resume; trimming by acknowledgement is not needed for that.
+    }
+}
+
+/// Remote ops go to the node's shards.
+struct Sink(Node);
+
+impl RemoteSink for Sink {
+    fn apply(
+        &self,
+        origin: u8,
+        origin_shards: u16,
+        origin_shard: u16,
+        ops: Vec<(u64, Bytes)>,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        let node = self.0.clone();
+        Box::pin(async move {
+            node.apply_remote(RegionId(origin), origin_shards, origin_shard, ops)
+                .await
+        })
+    }
+}
+
+/// The admin commands' view of the links.
+struct Control(Geo);
+
+impl GeoControl for Control {
+    fn links(&self) -> Pin<Box<dyn Future<Output = Vec<LinkInfo>> + Send>> {
+        let geo = self.0.clone();
+        Box::pin(async move {
+            geo.links()
+                .await
+                .into_iter()
+                .map(|l| LinkInfo {
+                    peer: l.peer,
+                    name: l.name,
+                    addr: l.addr.to_string(),
+                    state: match l.state {
+                        georep::LinkState::Connecting => "connecting",
+                        georep::LinkState::Connected => "connected",
+                        georep::LinkState::Paused => "paused",
+                        georep::LinkState::NeedsFullSync => "needs_full_sync",
+                    }
+                    .to_string(),
+                    lag_ops: l.lag_ops,
+                    lag_ms: l.lag_ms,
+                    sent_ops: l.sent_ops,
+                    acked_ops: l.acked_ops,
+                    received_ops: l.received_ops,
+                    connects: l.connects,
+                    full_syncs_needed: l.full_syncs_needed,
+                    inbound_connected: l.inbound_connected,
+                    last_error: l.last_error,
+                })
+                .collect()
+        })
+    }
+
+    fn pause(&self) {
+        self.0.pause();
+    }
+
+    fn resume(&self) {
+        self.0.resume();
+    }
+
+    fn is_paused(&self) -> bool {
+        self.0.is_paused()
+    }
+}
+
+/// Everything to start one region.
+struct RegionSpec {
+    node: NodeConfig,
+    geo_listen: SocketAddr,
+    peers: Vec<PeerSpec>,
+    tls: Option<TlsMaterial>,
+    batch_max_bytes: usize,
+    batch_max_delay: Duration,
+    heartbeat: Duration,
+}
+
+async fn start_region(spec: RegionSpec) -> Result<Region, String> {
+    let clock = Arc::new(RegionClock::new(Arc::new(SystemClock)));
+    let bind = spec.node.bind;
+    let region = spec.node.region;
+    let name = spec.node.name.clone();
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .map_err(|e| format!("region {name}: cannot listen on {bind}: {e}"))?;
+    let node = Node::start(spec.node, clock.clone());
+    let mut geo = None;
+    if !spec.peers.is_empty() {
+        let tls = spec
+            .tls
+            .ok_or_else(|| format!("region {name}: peers need [tls]"))?;
+        let cfg = GeoConfig {
+            region: region.0,
+            name: name.clone(),
+            listen: spec.geo_listen,
+            peers: spec.peers,
+            tls,
+            batch_max_bytes: spec.batch_max_bytes,
+            batch_max_delay: spec.batch_max_delay,
+            heartbeat: spec.heartbeat,
+            incarnation: incarnation(region.0),
+        };
+        let g = Geo::start(
+            cfg,
+            Arc::new(Logs(node.logs().to_vec())),
+            Arc::new(Sink(node.clone())),
+        )
+        .await
+        .map_err(|e| {
+            format!(
+                "region {name}: geo-replication endpoint on {}: {e}",
+                spec.geo_listen
+            )
+        })?;
+        node.set_geo(Arc::new(Control(g.clone())));
+        geo = Some(g);
+    }
+    actix_rt::spawn(node.clone().serve(listener));
+    tracing::info!(region = region.0, %name, %bind, geo = %spec.geo_listen, "region ready");
+    Ok(Region { geo, _node: node })
+}
+
+/// A process-unique incarnation number: a restarted region gets a new one, so its peers
+/// restart its stream offsets instead of waiting for offsets it no longer has.
+fn incarnation(region: u8) -> u64 {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    t ^ ((std::process::id() as u64) << 32) ^ region as u64
+}
+
+fn node_config(
+    region: u8,
+    name: &str,
+    regions: Vec<RegionId>,
+    shards: u16,
+    bind: SocketAddr,
+) -> NodeConfig {
+    NodeConfig {
+        region: RegionId(region),
+        name: name.to_string(),
+        regions,
+        shards,
+        bind,
+        password: None,
+        protected_mode: true,
+        max_clients: config::defaults::MAX_CLIENTS,
+        limits: resp::Limits::default(),
+        query_buffer_limit: config::defaults::CLIENT_QUERY_BUFFER_LIMIT,
+        backlog_bytes: config::defaults::BACKLOG_BYTES,
+    }
+}
+
+/// `meridian dev`: `n` linked regions on loopback, certificates made on the fly.
+pub async fn dev(n: u8, base_port: u16, shards: u16) -> Result<Vec<Region>, String> {
+    if base_port as u32 + 10_000 + n as u32 > u16::MAX as u32 {
+        return Err(format!(
+            "--base-port {base_port} leaves no room for the QUIC ports (base + 10000 + region)"
+        ));
+    }
+    let ca = georep::tls::DevCa::new().map_err(|e| e.to_string())?;
+    let ids: Vec<RegionId> = (1..=n).map(RegionId).collect();
+    let resp_addr = |i: u8| SocketAddr::from(([127, 0, 0, 1], base_port + i as u16 - 1));
+    let geo_addr = |i: u8| SocketAddr::from(([127, 0, 0, 1], base_port + 10_000 + i as u16 - 1));
+    let mut regions = Vec::new();
+    for i in 1..=n {
+        let name = format!("region-{i}");
+        let peers = (1..=n)
+            .filter(|&j| j != i)
+            .map(|j| PeerSpec {
+                id: j,
+                name: format!("region-{j}"),
+                addr: geo_addr(j),
+            })
+            .collect();
+        let spec = RegionSpec {
+            node: node_config(i, &name, ids.clone(), shards, resp_addr(i)),
+            geo_listen: geo_addr(i),
+            peers,
+            tls: Some(ca.issue(i).map_err(|e| e.to_string())?),
+            batch_max_bytes: config::defaults::BATCH_MAX_BYTES,
+            batch_max_delay: Duration::from_millis(config::defaults::BATCH_MAX_DELAY_MS),
+            heartbeat: Duration::from_millis(config::defaults::HEARTBEAT_MS),
+        };
+        regions.push(start_region(spec).await?);
+    }
+    println!("Meridian dev group: {n} region(s), {shards} shard(s) each, linked over QUIC with mutual TLS");
+    for i in 1..=n {
+        println!(
+            "  region-{i}: redis://{}  (geo-replication {})",
+            resp_addr(i),
+            geo_addr(i)
+        );
+    }
+    if n > 1 {
+        println!(
+            "Try: redis-cli -p {} SET greeting hello && redis-cli -p {} GET greeting",
+            base_port,
+            base_port + 1
+        );
+    } else {
+        println!("Try: redis-cli -p {base_port} PING");
+    }
+    println!("Ctrl-C stops the group.");
+    Ok(regions)
+}
+
+/// `meridian server`: one region from its config.
+pub async fn server(cfg: config::Config) -> Result<Vec<Region>, String> {
+    let regions: Vec<RegionId> = std::iter::once(cfg.region.id.get())
+        .chain(cfg.peers.iter().map(|p| p.id.get()))
+        .map(RegionId)
+        .collect();
+    let tls = match &cfg.tls {
+        Some(t) => {
+            Some(georep::tls::load_pem(&t.ca, &t.cert, &t.key).map_err(|e| format!("[tls]: {e}"))?)
+        }
+        None => None,
+    };
+    let mut node = node_config(
+        cfg.region.id.get(),
+        cfg.region.name.as_str(),
+        regions,
+        cfg.server.shards,
+        cfg.server.bind,
+    );
+    node.password = cfg.server.password.clone();
+    node.protected_mode = cfg.server.protected_mode;
+    node.max_clients = cfg.server.max_clients;
+    node.limits.proto_max_bulk_len = cfg.limits.proto_max_bulk_len as u64;
+    node.query_buffer_limit = cfg.limits.client_query_buffer_limit;
+    node.backlog_bytes = cfg.geo.backlog_bytes;
+    let spec = RegionSpec {
+        node,
+        geo_listen: cfg.geo.listen,
+        peers: cfg
+            .peers
+            .iter()
+            .map(|p| PeerSpec {
+                id: p.id.get(),
+                name: p.name.as_str().to_string(),
+                addr: p.addr,
+            })
+            .collect(),
+        tls,
+        batch_max_bytes: cfg.geo.batch_max_bytes,
+        batch_max_delay: cfg.geo.batch_max_delay,
+        heartbeat: cfg.geo.heartbeat,
+    };
+    let region = start_region(spec).await?;
+    println!(
+        "Meridian region {} ({}) serving redis://{}",
+        cfg.region.name.as_str(),
+        cfg.region.id.get(),
+        cfg.server.bind
+    );
+    Ok(vec![region])
+}
+
+/// `meridian certs`: a group CA and a certificate per region, as PEM files.
+pub fn write_certs(out: &Path, regions: &[u8]) -> Result<(), String> {
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let ca = georep::tls::DevCa::new().map_err(|e| e.to_string())?;
+    let write = |name: String, text: &str| {
+        std::fs::write(out.join(&name), text)
+            .map_err(|e| format!("{}: {e}", out.join(name).display()))
+    };
+    write("ca.pem".into(), &ca.ca_pem())?;
+    for &r in regions {
+        if r == 0 {
+            return Err("region ids start at 1".into());
+        }
+        let (cert, key) = ca.issue_pem(r).map_err(|e| e.to_string())?;
+        write(format!("region-{r}.pem"), &cert)?;
+        write(format!("region-{r}.key"), &key)?;
+    }
+    println!(
+        "wrote ca.pem and {} region certificate(s) to {}",
+        regions.len(),
+        out.display()
+    );
+    Ok(())
+}
