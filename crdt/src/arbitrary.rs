@@ -67,7 +67,8 @@ fn type_ok(e: &Entry, op: &Op) -> bool {
     use crate::entry::Kind;
     !matches!(
         (e.kind(), op),
-        (Some(Kind::Set), Op::IncrBy(_) | Op::IncrByFloat(_)) | (Some(Kind::String), Op::SAdd(_) | Op::SRem(_))
+        (Some(Kind::Set), Op::IncrBy(_) | Op::IncrByFloat(_))
+            | (Some(Kind::String), Op::SAdd(_) | Op::SRem(_))
     )
 }
 

@@ -594,6 +594,11 @@ impl Entry {
         if removed == 0 {
             return (0, None);
         }
+        // Removing the last member deletes the key, as in Redis: its TTL goes with it, so a
+        // later write does not find the old TTL again.
+        if removed == f.live_member_count() && f.string_dot().is_none() {
+            delta.xfloor = f.observed_expiry();
+        }
         (removed, Some(self.apply(delta)))
     }
 
@@ -741,7 +746,7 @@ impl Entry {
                     out(m);
                 }
             }
-            None => out(b"-"),
+            None => return out(b"-"),
         }
         match self.expiry() {
             Some(x) => {

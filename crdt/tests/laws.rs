@@ -345,3 +345,46 @@ fn wire_encoding_round_trips() {
     let back: Entry = rmp_serde::from_slice(&bytes).unwrap();
     assert_eq!(back, e);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 256,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct("proptest-regressions/lone.txt"))),
+        ..ProptestConfig::default()
+    })]
+
+    /// A region without peers compacts everything after each write; what clients read must
+    /// not change because of it.
+    #[test]
+    fn lone_region_compaction_keeps_what_clients_read(ops in prop::collection::vec(op(), 1..30)) {
+        let mut plain = Replica::new(1);
+        let mut compacted = Replica::new(1);
+        let view = |e: &Entry| {
+            let mut d = Vec::new();
+            e.logical_digest(&mut |b| d.extend_from_slice(b));
+            d
+        };
+        for (i, o) in ops.iter().enumerate() {
+            let now = 1000 + i as u64;
+            let a = plain.write(now, o).is_some();
+            let b = compacted.write(now, o).is_some();
+            prop_assert_eq!(a, b, "write accepted differently: {:?}", o);
+            if compacted.entry.compact(&compacted.received, true) {
+                compacted.entry = Entry::default();
+            }
+            prop_assert_eq!(view(&plain.entry), view(&compacted.entry), "after {:?}", o);
+        }
+    }
+}
+
+/// Shrunk from `lone_region_compaction_keeps_what_clients_read`: removing the last member
+/// deletes the key, TTL included, so a later SADD does not inherit the old TTL.
+#[test]
+fn srem_of_last_member_drops_its_ttl() {
+    let mut e = Entry::default();
+    e.sadd(dot(1, 1), [&b"c"[..]]);
+    e.set_expiry(dot(1, 2), Some(1000));
+    e.srem([&b"c"[..]]);
+    e.sadd(dot(1, 3), [&b"d"[..]]);
+    assert_eq!(e.expiry(), None);
+}
