@@ -127,11 +127,18 @@ impl Replica {
         apply_local(&mut self.entry, dot, op).map(|d| (dot.hlc, d))
     }
 
-    /// Merges a delta from `origin` stamped `hlc`.
-    pub fn receive(&mut self, origin: RegionId, hlc: Hlc, delta: &Entry) {
+    /// Merges a delta from `origin` stamped `hlc`, unless it was already merged: a region's
+    /// stamps increase, so a stamp at or below what was received from that origin is a
+    /// re-delivery (the shard makes the same check per origin stream). Returns whether it
+    /// was merged.
+    pub fn receive(&mut self, origin: RegionId, hlc: Hlc, delta: &Entry) -> bool {
+        if hlc <= self.received.get(origin) {
+            return false;
+        }
         self.clock = self.clock.max(hlc);
         self.entry.merge(delta);
         self.received.set_max(origin, hlc);
+        true
     }
 
     /// Compacts with this replica's received vector.

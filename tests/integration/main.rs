@@ -1,0 +1,11 @@
+//! End-to-end tests of the `meridian` binary: real processes, real RESP clients, real QUIC
+//! geo-links between regions on loopback.
+//!
+//! One test binary (modules below) so that linking stays fast. Every test picks its own
+//! free ports and kills its processes on drop, so tests can run in parallel (`cargo nextest`).
+
+mod conflicts;
+mod dev;
+mod harness;
+mod relay;
+mod servers;
