@@ -301,10 +301,19 @@ fn addr(field: &str, text: &str) -> Result<SocketAddr, ConfigError> {
     })
 }
 
-fn in_range(field: &str, value: Option<i64>, default: i64, min: i64, max: i64) -> Result<i64, ConfigError> {
+fn in_range(
+    field: &str,
+    value: Option<i64>,
+    default: i64,
+    min: i64,
+    max: i64,
+) -> Result<i64, ConfigError> {
     let v = value.unwrap_or(default);
     if v < min || v > max {
-        return Err(invalid(field, format!("{v} is out of range ({min} to {max})")));
+        return Err(invalid(
+            field,
+            format!("{v} is out of range ({min} to {max})"),
+        ));
     }
     Ok(v)
 }
@@ -341,7 +350,8 @@ impl Config {
 
     /// Parses and validates config text.
     pub fn parse(text: &str) -> Result<Config, ConfigError> {
-        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Syntax(e.to_string()))?;
+        let raw: RawConfig =
+            toml::from_str(text).map_err(|e| ConfigError::Syntax(e.to_string()))?;
         Config::from_raw(raw)
     }
 
@@ -351,17 +361,43 @@ impl Config {
             name: RegionName::parse("region.name", &raw.region.name)?,
         };
         let server = Server {
-            bind: addr("server.bind", raw.server.bind.as_deref().unwrap_or("127.0.0.1:6379"))?,
-            shards: in_range("server.shards", raw.server.shards, defaults::SHARDS.into(), 1, MAX_SHARDS.into())? as u16,
+            bind: addr(
+                "server.bind",
+                raw.server.bind.as_deref().unwrap_or("127.0.0.1:6379"),
+            )?,
+            shards: in_range(
+                "server.shards",
+                raw.server.shards,
+                defaults::SHARDS.into(),
+                1,
+                MAX_SHARDS.into(),
+            )? as u16,
             password: match raw.server.password {
-                Some(p) if p.is_empty() => return Err(invalid("server.password", "must not be empty (leave it out for no password)")),
+                Some(p) if p.is_empty() => {
+                    return Err(invalid(
+                        "server.password",
+                        "must not be empty (leave it out for no password)",
+                    ))
+                }
                 other => other,
             },
             protected_mode: raw.server.protected_mode.unwrap_or(true),
-            max_clients: in_range("server.max_clients", raw.server.max_clients, defaults::MAX_CLIENTS as i64, 1, 1_000_000)? as usize,
+            max_clients: in_range(
+                "server.max_clients",
+                raw.server.max_clients,
+                defaults::MAX_CLIENTS as i64,
+                1,
+                1_000_000,
+            )? as usize,
         };
         let limits = Limits {
-            proto_max_bulk_len: in_range("limits.proto_max_bulk_len", raw.limits.proto_max_bulk_len, defaults::PROTO_MAX_BULK_LEN as i64, 1024, 1 << 40)? as usize,
+            proto_max_bulk_len: in_range(
+                "limits.proto_max_bulk_len",
+                raw.limits.proto_max_bulk_len,
+                defaults::PROTO_MAX_BULK_LEN as i64,
+                1024,
+                1 << 40,
+            )? as usize,
             client_query_buffer_limit: in_range(
                 "limits.client_query_buffer_limit",
                 raw.limits.client_query_buffer_limit,
@@ -378,28 +414,59 @@ impl Config {
                 addr: addr(&format!("peers[{i}].addr"), &p.addr)?,
             };
             if peer.id == region.id || peers.iter().any(|q: &PeerRegion| q.id == peer.id) {
-                return Err(invalid(format!("peers[{i}].id"), format!("region id {} is used twice", peer.id)));
+                return Err(invalid(
+                    format!("peers[{i}].id"),
+                    format!("region id {} is used twice", peer.id),
+                ));
             }
             if peer.name == region.name || peers.iter().any(|q: &PeerRegion| q.name == peer.name) {
-                return Err(invalid(format!("peers[{i}].name"), format!("region name {:?} is used twice", peer.name.as_str())));
+                return Err(invalid(
+                    format!("peers[{i}].name"),
+                    format!("region name {:?} is used twice", peer.name.as_str()),
+                ));
             }
             peers.push(peer);
         }
         if peers.len() + 1 > MAX_REGIONS {
             return Err(invalid(
                 "peers",
-                format!("a group has at most {MAX_REGIONS} regions; this config lists {}", peers.len() + 1),
+                format!(
+                    "a group has at most {MAX_REGIONS} regions; this config lists {}",
+                    peers.len() + 1
+                ),
             ));
         }
         let geo = match raw.geo {
             Some(g) => Geo {
                 listen: addr("geo.listen", &g.listen)?,
-                backlog_bytes: in_range("geo.backlog_bytes", g.backlog_bytes, defaults::BACKLOG_BYTES as i64, 4096, 1 << 40)? as usize,
-                batch_max_bytes: in_range("geo.batch_max_bytes", g.batch_max_bytes, defaults::BATCH_MAX_BYTES as i64, 1024, 64 << 20)? as usize,
-                batch_max_delay: Duration::from_millis(
-                    in_range("geo.batch_max_delay_ms", g.batch_max_delay_ms, defaults::BATCH_MAX_DELAY_MS as i64, 0, 1000)? as u64,
-                ),
-                heartbeat: Duration::from_millis(in_range("geo.heartbeat_ms", g.heartbeat_ms, defaults::HEARTBEAT_MS as i64, 10, 60_000)? as u64),
+                backlog_bytes: in_range(
+                    "geo.backlog_bytes",
+                    g.backlog_bytes,
+                    defaults::BACKLOG_BYTES as i64,
+                    4096,
+                    1 << 40,
+                )? as usize,
+                batch_max_bytes: in_range(
+                    "geo.batch_max_bytes",
+                    g.batch_max_bytes,
+                    defaults::BATCH_MAX_BYTES as i64,
+                    1024,
+                    64 << 20,
+                )? as usize,
+                batch_max_delay: Duration::from_millis(in_range(
+                    "geo.batch_max_delay_ms",
+                    g.batch_max_delay_ms,
+                    defaults::BATCH_MAX_DELAY_MS as i64,
+                    0,
+                    1000,
+                )? as u64),
+                heartbeat: Duration::from_millis(in_range(
+                    "geo.heartbeat_ms",
+                    g.heartbeat_ms,
+                    defaults::HEARTBEAT_MS as i64,
+                    10,
+                    60_000,
+                )? as u64),
             },
             None if peers.is_empty() => Geo {
                 // A lone region needs no QUIC endpoint address; this placeholder is never bound.
@@ -409,7 +476,12 @@ impl Config {
                 batch_max_delay: Duration::from_millis(defaults::BATCH_MAX_DELAY_MS),
                 heartbeat: Duration::from_millis(defaults::HEARTBEAT_MS),
             },
-            None => return Err(invalid("geo", "a [geo] section with `listen` is required when peers are listed")),
+            None => {
+                return Err(invalid(
+                    "geo",
+                    "a [geo] section with `listen` is required when peers are listed",
+                ))
+            }
         };
         let tls = raw.tls.map(|t| TlsFiles {
             ca: t.ca,
@@ -434,7 +506,12 @@ impl Config {
         let log_format = match raw.log.format.as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
-            Some(other) => return Err(invalid("log.format", format!("{other:?} must be \"text\" or \"json\""))),
+            Some(other) => {
+                return Err(invalid(
+                    "log.format",
+                    format!("{other:?} must be \"text\" or \"json\""),
+                ))
+            }
         };
         Ok(Config {
             region,
@@ -473,7 +550,9 @@ mod tests {
     "#;
 
     fn err(text: &str) -> String {
-        Config::parse(text).expect_err("config should be refused").to_string()
+        Config::parse(text)
+            .expect_err("config should be refused")
+            .to_string()
     }
 
     #[test]
@@ -515,7 +594,9 @@ mod tests {
     fn six_regions_are_refused() {
         let mut text = GOOD.to_string();
         for id in 3..=6 {
-            text.push_str(&format!("[[peers]]\nid = {id}\nname = \"r{id}\"\naddr = \"127.0.0.1:1700{id}\"\n"));
+            text.push_str(&format!(
+                "[[peers]]\nid = {id}\nname = \"r{id}\"\naddr = \"127.0.0.1:1700{id}\"\n"
+            ));
         }
         let e = err(&text);
         assert!(e.starts_with("peers: a group has at most 5 regions"), "{e}");

@@ -34,7 +34,12 @@ async fn still_isolated(cs: &mut [MultiplexedConnection], key: &str, expected: &
     tokio::time::sleep(Duration::from_millis(300)).await;
     for (i, c) in cs.iter_mut().enumerate() {
         let v: Option<String> = q(c, &["GET", key]).await;
-        assert_eq!(v.as_deref().unwrap_or("(nil)"), expected[i], "region {} while paused: a write leaked through CRDT.PAUSE", i + 1);
+        assert_eq!(
+            v.as_deref().unwrap_or("(nil)"),
+            expected[i],
+            "region {} while paused: a write leaked through CRDT.PAUSE",
+            i + 1
+        );
     }
 }
 
@@ -56,10 +61,17 @@ async fn concurrent_incrby_in_three_regions_sums() {
         let a: i64 = q(&mut cs[0], &["INCRBY", "c", "7"]).await;
         let b: i64 = q(&mut cs[1], &["INCRBY", "c", "3"]).await;
         let c: i64 = q(&mut cs[2], &["INCRBY", "c", "5"]).await;
-        assert_eq!((a, b, c), (7, 3, 5), "while paused each region sees only its own increment");
+        assert_eq!(
+            (a, b, c),
+            (7, 3, 5),
+            "while paused each region sees only its own increment"
+        );
         still_isolated(&mut cs, "c", &["7", "3", "5"]).await;
         // Self-check of the harness: a paused, diverged group is not reported as converged.
-        let why = g.converged_now().await.expect_err("a paused group with diverged writes is not converged");
+        let why = g
+            .converged_now()
+            .await
+            .expect_err("a paused group with diverged writes is not converged");
         assert!(why.contains("digests differ"), "{why}");
         resume_and_converge(&g).await;
         for (i, c) in cs.iter_mut().enumerate() {
@@ -138,9 +150,19 @@ async fn del_vs_concurrent_sadd_keeps_unobserved_member() {
         assert_eq!(d, 1);
         resume_and_converge(&g).await;
         for (i, c) in cs.iter_mut().enumerate() {
-            assert_eq!(smembers(c, "s").await, ["b"], "region {}: DEL s ‖ SADD s b on s={{a}}", i + 1);
+            assert_eq!(
+                smembers(c, "s").await,
+                ["b"],
+                "region {}: DEL s ‖ SADD s b on s={{a}}",
+                i + 1
+            );
             let v: Option<String> = q(c, &["GET", "n"]).await;
-            assert_eq!(v.as_deref(), Some("4"), "region {}: DEL n ‖ INCRBY n 4 keeps the unobserved increment", i + 1);
+            assert_eq!(
+                v.as_deref(),
+                Some("4"),
+                "region {}: DEL n ‖ INCRBY n 4 keeps the unobserved increment",
+                i + 1
+            );
         }
     })
     .await
@@ -171,12 +193,24 @@ async fn concurrent_set_resolves_the_same_everywhere() {
         let mut seen = Vec::new();
         for (i, c) in cs.iter_mut().enumerate() {
             let k: String = q(c, &["GET", "k"]).await;
-            assert_eq!(k, "from-3", "region {}: the write with the largest HLC wins", i + 1);
+            assert_eq!(
+                k,
+                "from-3",
+                "region {}: the write with the largest HLC wins",
+                i + 1
+            );
             let j: String = q(c, &["GET", "j"]).await;
-            assert!(["from-1", "from-2", "from-3"].contains(&j.as_str()), "region {}: j = {j:?}", i + 1);
+            assert!(
+                ["from-1", "from-2", "from-3"].contains(&j.as_str()),
+                "region {}: j = {j:?}",
+                i + 1
+            );
             seen.push(j);
         }
-        assert!(seen.iter().all(|j| j == &seen[0]), "j differs between regions: {seen:?}");
+        assert!(
+            seen.iter().all(|j| j == &seen[0]),
+            "j differs between regions: {seen:?}"
+        );
     })
     .await
 }
@@ -219,7 +253,11 @@ async fn type_conflict_later_write_wins() {
         for (i, c) in cs.iter_mut().enumerate() {
             types.push((type_of(c, "k1").await, type_of(c, "k2").await));
             let r = i + 1;
-            assert_eq!(types[i], ("set".to_string(), "string".to_string()), "region {r}: TYPE k1, TYPE k2");
+            assert_eq!(
+                types[i],
+                ("set".to_string(), "string".to_string()),
+                "region {r}: TYPE k1, TYPE k2"
+            );
             // Reads show only the winner.
             assert_eq!(smembers(c, "k1").await, ["m"], "region {r}");
             let v: String = q(c, &["GET", "k2"]).await;
@@ -265,7 +303,11 @@ async fn concurrent_ttls_longest_wins() {
         resume_and_converge(&g).await;
         for (i, c) in cs.iter_mut().enumerate() {
             let ttl: i64 = q(c, &["TTL", "k"]).await;
-            assert!((900..=1000).contains(&ttl), "region {}: TTL k = {ttl}, expected the longest (1000 s)", i + 1);
+            assert!(
+                (900..=1000).contains(&ttl),
+                "region {}: TTL k = {ttl}, expected the longest (1000 s)",
+                i + 1
+            );
             let pttl: i64 = q(c, &["PTTL", "k"]).await;
             assert!(pttl > 500_000, "region {}: PTTL k = {pttl}", i + 1);
             let v: String = q(c, &["GET", "k"]).await;
@@ -276,7 +318,11 @@ async fn concurrent_ttls_longest_wins() {
         g.wait_converged(CONVERGE_TIMEOUT).await;
         for (i, c) in cs.iter_mut().enumerate() {
             let ttl: i64 = q(c, &["TTL", "k"]).await;
-            assert!((1..=50).contains(&ttl), "region {}: TTL k = {ttl} after a causally later EXPIRE 50", i + 1);
+            assert!(
+                (1..=50).contains(&ttl),
+                "region {}: TTL k = {ttl} after a causally later EXPIRE 50",
+                i + 1
+            );
         }
     })
     .await
@@ -297,7 +343,12 @@ async fn persist_beats_concurrent_expire() {
         resume_and_converge(&g).await;
         for (i, c) in cs.iter_mut().enumerate() {
             let ttl: i64 = q(c, &["TTL", "k"]).await;
-            assert_eq!(ttl, -1, "region {}: PERSIST ‖ EXPIRE must leave no TTL", i + 1);
+            assert_eq!(
+                ttl,
+                -1,
+                "region {}: PERSIST ‖ EXPIRE must leave no TTL",
+                i + 1
+            );
             let v: String = q(c, &["GET", "k"]).await;
             assert_eq!(v, "v");
         }
@@ -310,33 +361,63 @@ async fn random_write(c: &mut MultiplexedConnection, rng: &mut Prng, region: usi
     let k = rng.below(8);
     let op = rng.below(12);
     let (key, args): (String, Vec<String>) = match op {
-        0 => (format!("str:{k}"), vec!["SET".into(), format!("v{region}-{seq}")]),
-        1 => (format!("str:{k}"), vec!["APPEND".into(), format!("+{region}")]),
-        2 => (format!("cnt:{k}"), vec!["INCRBY".into(), (rng.below(100) as i64 - 30).to_string()]),
-        3 => (format!("cnt:{k}"), vec!["SET".into(), rng.below(1000).to_string()]),
+        0 => (
+            format!("str:{k}"),
+            vec!["SET".into(), format!("v{region}-{seq}")],
+        ),
+        1 => (
+            format!("str:{k}"),
+            vec!["APPEND".into(), format!("+{region}")],
+        ),
+        2 => (
+            format!("cnt:{k}"),
+            vec!["INCRBY".into(), (rng.below(100) as i64 - 30).to_string()],
+        ),
+        3 => (
+            format!("cnt:{k}"),
+            vec!["SET".into(), rng.below(1000).to_string()],
+        ),
         4 => (format!("cnt:{k}"), vec!["DECR".into()]),
-        5 | 6 => (format!("set:{k}"), vec!["SADD".into(), format!("m{}", rng.below(10))]),
-        7 => (format!("set:{k}"), vec!["SREM".into(), format!("m{}", rng.below(10))]),
+        5 | 6 => (
+            format!("set:{k}"),
+            vec!["SADD".into(), format!("m{}", rng.below(10))],
+        ),
+        7 => (
+            format!("set:{k}"),
+            vec!["SREM".into(), format!("m{}", rng.below(10))],
+        ),
         8 => {
             let prefix = ["str", "cnt", "set"][rng.below(3) as usize];
             (format!("{prefix}:{k}"), vec!["DEL".into()])
         }
         9 => {
             let prefix = ["str", "cnt", "set"][rng.below(3) as usize];
-            (format!("{prefix}:{k}"), vec!["EXPIRE".into(), (1000 + rng.below(1000)).to_string()])
+            (
+                format!("{prefix}:{k}"),
+                vec!["EXPIRE".into(), (1000 + rng.below(1000)).to_string()],
+            )
         }
         10 => {
             let prefix = ["str", "cnt", "set"][rng.below(3) as usize];
             (format!("{prefix}:{k}"), vec!["PERSIST".into()])
         }
-        _ => (format!("mix:{k}"), if rng.below(2) == 0 { vec!["SET".into(), format!("x{region}")] } else { vec!["SADD".into(), format!("y{region}")] }),
+        _ => (
+            format!("mix:{k}"),
+            if rng.below(2) == 0 {
+                vec!["SET".into(), format!("x{region}")]
+            } else {
+                vec!["SADD".into(), format!("y{region}")]
+            },
+        ),
     };
     let mut words: Vec<&str> = vec![args[0].as_str(), key.as_str()];
     words.extend(args[1..].iter().map(String::as_str));
     if let Err(e) = try_q::<redis::Value>(c, &words).await {
         let code = e.code().unwrap_or("");
         assert!(
-            code == "WRONGTYPE" || e.to_string().contains("not an integer") || e.to_string().contains("out of range"),
+            code == "WRONGTYPE"
+                || e.to_string().contains("not an integer")
+                || e.to_string().contains("out of range"),
             "region {region}: {words:?} failed unexpectedly: {e}"
         );
     }
@@ -367,7 +448,9 @@ async fn snapshot(c: &mut MultiplexedConnection) -> Vec<(String, String, String,
     for key in scan_all(c).await {
         let t = type_of(c, &key).await;
         let v = match t.as_str() {
-            "string" => q::<Option<String>>(c, &["GET", &key]).await.unwrap_or_default(),
+            "string" => q::<Option<String>>(c, &["GET", &key])
+                .await
+                .unwrap_or_default(),
             "set" => smembers(c, &key).await.join(","),
             "none" => String::new(), // expired between SCAN and TYPE
             other => panic!("unexpected TYPE {other} for {key}"),

@@ -195,15 +195,25 @@ async fn string_and_key_commands_replicate_with_their_options() {
             let v: String = q(&mut c, &["GET", "ex"]).await;
             assert_eq!(v, "3", "region {r}");
             let ttl: i64 = q(&mut c, &["TTL", "ex"]).await;
-            assert!((900..=1000).contains(&ttl), "region {r}: SET … KEEPTTL kept the TTL, got {ttl}");
+            assert!(
+                (900..=1000).contains(&ttl),
+                "region {r}: SET … KEEPTTL kept the TTL, got {ttl}"
+            );
             let pttl: i64 = q(&mut c, &["PTTL", "px"]).await;
-            assert!((800_000..=900_000).contains(&pttl), "region {r}: PTTL px = {pttl}");
+            assert!(
+                (800_000..=900_000).contains(&pttl),
+                "region {r}: PTTL px = {pttl}"
+            );
             let n: i64 = q(&mut c, &["EXISTS", "absent", "gone", "ex", "px"]).await;
             assert_eq!(n, 2, "region {r}: EXISTS");
             let v: String = q(&mut c, &["GET", "snx"]).await;
             assert_eq!(v, "b", "region {r}");
             let m: Vec<Option<String>> = q(&mut c, &["MGET", "{m}1", "{m}2", "absent"]).await;
-            assert_eq!(m, [Some("xyz".to_string()), Some("y".to_string()), None], "region {r}");
+            assert_eq!(
+                m,
+                [Some("xyz".to_string()), Some("y".to_string()), None],
+                "region {r}"
+            );
             let l: i64 = q(&mut c, &["STRLEN", "{m}1"]).await;
             assert_eq!(l, 3, "region {r}");
             let f: String = q(&mut c, &["GET", "fl"]).await;
@@ -216,12 +226,18 @@ async fn string_and_key_commands_replicate_with_their_options() {
             assert_eq!(ttl, -2, "region {r}: TTL of a missing key");
             let mut keys: Vec<String> = q(&mut c, &["KEYS", "*"]).await;
             keys.sort();
-            assert_eq!(keys, ["dc", "ex", "fl", "per", "px", "snx", "{m}1", "{m}2"], "region {r}: KEYS *");
+            assert_eq!(
+                keys,
+                ["dc", "ex", "fl", "per", "px", "snx", "{m}1", "{m}2"],
+                "region {r}: KEYS *"
+            );
             let t: String = q(&mut c, &["TYPE", "absent"]).await;
             assert_eq!(t, "none");
         }
         // Multi-key writes across slots are refused.
-        let e = try_q::<Value>(&mut c, &["MSET", "a", "1", "b", "2"]).await.expect_err("MSET across slots");
+        let e = try_q::<Value>(&mut c, &["MSET", "a", "1", "b", "2"])
+            .await
+            .expect_err("MSET across slots");
         assert_eq!(e.code(), Some("CROSSSLOT"), "{e}");
     })
     .await

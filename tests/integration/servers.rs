@@ -26,30 +26,52 @@ async fn separate_server_processes_replicate() {
             let r = i + 1;
             for w in 1..=3 {
                 let v: Option<String> = q(c, &["GET", &format!("from-{w}")]).await;
-                assert_eq!(v, Some(format!("value-{w}")), "region {r} reading region {w}'s write");
+                assert_eq!(
+                    v,
+                    Some(format!("value-{w}")),
+                    "region {r} reading region {w}'s write"
+                );
             }
             let total: i64 = q(c, &["GET", "total"]).await;
             assert_eq!(total, 60, "region {r}");
-            assert_eq!(smembers(c, "members").await, ["m1", "m2", "m3"], "region {r}");
+            assert_eq!(
+                smembers(c, "members").await,
+                ["m1", "m2", "m3"],
+                "region {r}"
+            );
         }
         // The links describe the group.
         for r in g.ids() {
             let links = g.links(r).await;
             let mut peers: Vec<i64> = links.iter().map(|l| l.peer).collect();
             peers.sort();
-            let expected: Vec<i64> = g.ids().into_iter().filter(|&p| p != r).map(|p| p as i64).collect();
+            let expected: Vec<i64> = g
+                .ids()
+                .into_iter()
+                .filter(|&p| p != r)
+                .map(|p| p as i64)
+                .collect();
             assert_eq!(peers, expected, "region {r} links: {links:#?}");
             for l in &links {
                 assert_eq!(l.name, region_name(l.peer as u8), "region {r}: {l:#?}");
                 assert_eq!(l.state, "connected", "region {r}: {l:#?}");
-                assert!(l.inbound_connected, "region {r}: the peer's inbound link is up: {l:#?}");
+                assert!(
+                    l.inbound_connected,
+                    "region {r}: the peer's inbound link is up: {l:#?}"
+                );
                 assert_eq!(l.full_syncs_needed, 0, "region {r}: {l:#?}");
                 assert!(l.connects >= 1, "region {r}: {l:#?}");
                 assert_eq!(l.lag_ops, 0, "region {r}: {l:#?}");
-                assert_eq!(l.sent_ops, l.acked_ops, "region {r}: all sent ops acked: {l:#?}");
+                assert_eq!(
+                    l.sent_ops, l.acked_ops,
+                    "region {r}: all sent ops acked: {l:#?}"
+                );
             }
             let received: i64 = links.iter().map(|l| l.received_ops).sum();
-            assert!(received >= 6, "region {r} received {received} ops from its peers (each wrote 3)");
+            assert!(
+                received >= 6,
+                "region {r} received {received} ops from its peers (each wrote 3)"
+            );
         }
     })
     .await
@@ -187,7 +209,10 @@ async fn cut_link_while_writing_loses_nothing_and_needs_no_full_sync() {
     .await
 }
 
-async fn q_try(c: &mut redis::aio::MultiplexedConnection, args: &[&str]) -> redis::RedisResult<redis::Value> {
+async fn q_try(
+    c: &mut redis::aio::MultiplexedConnection,
+    args: &[&str],
+) -> redis::RedisResult<redis::Value> {
     crate::harness::try_q(c, args).await
 }
 
@@ -230,13 +255,44 @@ async fn bad_config_is_rejected_with_the_field_name() {
         let dir = tempfile::TempDir::new().unwrap();
         let good = good_config(dir.path());
         let cases: Vec<(&str, String, &[&str])> = vec![
-            ("duplicate region id", good.replace("id = 2", "id = 1"), &["peers[0].id"]),
-            ("duplicate region name", good.replace("name = \"region-2.meridian\"", "name = \"region-1.meridian\""), &["peers[0].name"]),
-            ("missing region name", good.replace("name = \"region-1.meridian\"\n", ""), &["name"]),
-            ("unknown field", good.replace("shards = 2", "shardz = 2"), &["shardz"]),
-            ("region id 0", good.replace("id = 1\n", "id = 0\n"), &["region.id"]),
-            ("bad peer address", good.replace("addr = \"127.0.0.1:", "addr = \"localhost:"), &["peers[0].addr"]),
-            ("shards out of range", good.replace("shards = 2", "shards = 0"), &["server.shards"]),
+            (
+                "duplicate region id",
+                good.replace("id = 2", "id = 1"),
+                &["peers[0].id"],
+            ),
+            (
+                "duplicate region name",
+                good.replace(
+                    "name = \"region-2.meridian\"",
+                    "name = \"region-1.meridian\"",
+                ),
+                &["peers[0].name"],
+            ),
+            (
+                "missing region name",
+                good.replace("name = \"region-1.meridian\"\n", ""),
+                &["name"],
+            ),
+            (
+                "unknown field",
+                good.replace("shards = 2", "shardz = 2"),
+                &["shardz"],
+            ),
+            (
+                "region id 0",
+                good.replace("id = 1\n", "id = 0\n"),
+                &["region.id"],
+            ),
+            (
+                "bad peer address",
+                good.replace("addr = \"127.0.0.1:", "addr = \"localhost:"),
+                &["peers[0].addr"],
+            ),
+            (
+                "shards out of range",
+                good.replace("shards = 2", "shards = 0"),
+                &["server.shards"],
+            ),
         ];
         for (what, text, fields) in cases {
             assert_ne!(text, good, "{what}: the test's replacement did not apply");
@@ -244,24 +300,39 @@ async fn bad_config_is_rejected_with_the_field_name() {
             std::fs::write(&path, &text).unwrap();
             let (status, out, err) = tokio::task::spawn_blocking({
                 let path = path.clone();
-                move || run_to_end(&["server", "--config", path.to_str().unwrap()], Duration::from_secs(15))
+                move || {
+                    run_to_end(
+                        &["server", "--config", path.to_str().unwrap()],
+                        Duration::from_secs(15),
+                    )
+                }
             })
             .await
             .unwrap();
-            assert!(!status.success(), "{what}: meridian accepted the config:\n{text}\nstdout: {out}\nstderr: {err}");
+            assert!(
+                !status.success(),
+                "{what}: meridian accepted the config:\n{text}\nstdout: {out}\nstderr: {err}"
+            );
             for f in fields {
-                assert!(err.contains(f), "{what}: stderr does not name `{f}`:\n{err}\n(stdout: {out})");
+                assert!(
+                    err.contains(f),
+                    "{what}: stderr does not name `{f}`:\n{err}\n(stdout: {out})"
+                );
             }
         }
         // A missing file is reported with its path.
         let missing = dir.path().join("nope.toml");
         let missing_s = missing.to_str().unwrap().to_string();
-        let (status, _out, err) =
-            tokio::task::spawn_blocking(move || run_to_end(&["server", "--config", &missing_s], Duration::from_secs(15)))
-                .await
-                .unwrap();
+        let (status, _out, err) = tokio::task::spawn_blocking(move || {
+            run_to_end(&["server", "--config", &missing_s], Duration::from_secs(15))
+        })
+        .await
+        .unwrap();
         assert!(!status.success(), "a missing config file must fail");
-        assert!(err.contains("nope.toml"), "stderr does not name the missing file:\n{err}");
+        assert!(
+            err.contains("nope.toml"),
+            "stderr does not name the missing file:\n{err}"
+        );
     })
     .await
 }
