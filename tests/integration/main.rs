@@ -6,6 +6,7 @@
 
 mod conflicts;
 mod dev;
+mod differential;
 mod harness;
 mod relay;
 mod servers;
