@@ -173,12 +173,21 @@ impl Full {
             .max()
     }
 
+    fn has_live_member(&self) -> bool {
+        self.members.values().any(|m| !m.dots.is_empty())
+    }
+
     fn kind(&self) -> Option<Kind> {
-        match (self.string_dot(), self.set_dot()) {
-            (None, None) => None,
-            (Some(_), None) => Some(Kind::String),
-            (None, Some(_)) => Some(Kind::Set),
-            (Some(s), Some(m)) => Some(if s > m { Kind::String } else { Kind::Set }),
+        // The common cases stay cheap: a set without string content, or a string without
+        // members. Only a type conflict needs the latest member dot (a scan of the set).
+        match (self.string_dot(), self.has_live_member()) {
+            (None, false) => None,
+            (Some(_), false) => Some(Kind::String),
+            (None, true) => Some(Kind::Set),
+            (Some(s), true) => match self.set_dot() {
+                Some(m) if m > s => Some(Kind::Set),
+                _ => Some(Kind::String),
+            },
         }
     }
 
@@ -596,7 +605,11 @@ impl Entry {
         }
         // Removing the last member deletes the key, as in Redis: its TTL goes with it, so a
         // later write does not find the old TTL again.
-        if removed == f.live_member_count() && f.string_dot().is_none() {
+        let others = f
+            .members
+            .iter()
+            .any(|(k, m)| !m.dots.is_empty() && !delta.members.contains_key(k));
+        if !others && f.string_dot().is_none() {
             delta.xfloor = f.observed_expiry();
         }
         (removed, Some(self.apply(delta)))
@@ -648,13 +661,46 @@ impl Entry {
     /// into the value and dead entries go too. (Collecting those in a linked group needs the
     /// group-wide stable vector and is not done here.)
     pub fn compact(&mut self, received: &VersionVector, lone: bool) -> bool {
+        self.compact_members(received, lone, None)
+    }
+
+    /// [`Entry::compact`] after applying `delta`: only the set members the delta touched can
+    /// have new removal metadata, so only they are looked at (a write to a big set stays
+    /// proportional to the write, not to the set).
+    pub fn compact_after(&mut self, delta: &Entry, received: &VersionVector, lone: bool) -> bool {
+        match delta {
+            // A grown key floor may have emptied any member: look at all of them.
+            Entry::Full(d) if !d.floor.is_empty() => self.compact_members(received, lone, None),
+            Entry::Full(d) => self.compact_members(received, lone, Some(&d.members)),
+            Entry::Plain { .. } => self.compact_members(received, lone, Some(&BTreeMap::new())),
+        }
+    }
+
+    fn compact_members(
+        &mut self,
+        received: &VersionVector,
+        lone: bool,
+        only: Option<&BTreeMap<Member, MemberState>>,
+    ) -> bool {
         let Entry::Full(f) = self else { return false };
         f.floor.prune(received);
         f.xfloor.prune(received);
-        f.members.retain(|_, m| {
+        let keep = |m: &mut MemberState| {
             m.floor.prune(received);
             !(m.dots.is_empty() && m.floor.is_empty())
-        });
+        };
+        match only {
+            None => f.members.retain(|_, m| keep(m)),
+            Some(touched) => {
+                for k in touched.keys() {
+                    if let Some(m) = f.members.get_mut(k) {
+                        if !keep(m) {
+                            f.members.remove(k);
+                        }
+                    }
+                }
+            }
+        }
         if lone {
             match f.kind() {
                 Some(Kind::String) => f.members.clear(),
@@ -726,6 +772,22 @@ impl Entry {
                     || (f.kind().is_none())
             }
         }
+    }
+
+    /// Like [`Entry::has_metadata`], looking only at the key-level floors and the set members
+    /// `delta` touched (so a write to a big set does not scan it).
+    pub fn has_metadata_after(&self, delta: &Entry) -> bool {
+        let (Entry::Full(f), Entry::Full(d)) = (self, delta) else {
+            return self.has_metadata();
+        };
+        !f.floor.is_empty()
+            || !f.xfloor.is_empty()
+            || d.members.keys().any(|k| {
+                f.members
+                    .get(k)
+                    .is_some_and(|m| !m.floor.is_empty() || m.dots.is_empty())
+            })
+            || (f.string_dot().is_none() && d.members.is_empty() && !f.has_live_member())
     }
 
     /// Feeds the client-visible contents (type, value or members, TTL deadline) to `out`, for

@@ -47,10 +47,24 @@ impl Shard {
         }
     }
 
-    /// The visible type of a key, for WRONGTYPE checks before a write.
+    /// The visible type of a key, for WRONGTYPE checks before a write (a key whose TTL has
+    /// passed is deleted first). One lookup in the common case.
     fn kind_for_write(&mut self, slot: u16, key: &[u8], now: u64) -> Option<Kind> {
-        self.expire_if_due(slot, key, now);
-        self.keys.get(slot, key).and_then(|e| e.kind())
+        let (due, kind) = match self.keys.get(slot, key) {
+            Some(e) => {
+                let kind = e.kind();
+                (
+                    kind.is_some() && e.expiry().is_some_and(|x| x.deadline_ms <= now),
+                    kind,
+                )
+            }
+            None => (false, None),
+        };
+        if due {
+            self.expire_key(slot, key);
+            return self.keys.get(slot, key).and_then(|e| e.kind());
+        }
+        kind
     }
 
     /// Runs one write on the entry of `key` and replicates its delta.
@@ -310,7 +324,7 @@ impl Shard {
         now: u64,
         w: &mut ReplyWriter,
     ) {
-        self.expire_if_due(slot, &key, now);
+        self.kind_for_write(slot, &key, now);
         let cur = self.keys.get(slot, &key).filter(|e| e.is_live());
         if get {
             if let Some(e) = cur {

@@ -60,12 +60,13 @@ impl Keyspace {
     /// The entry of `key`, created empty if missing.
     pub fn entry(&mut self, slot: u16, key: &[u8]) -> &mut Entry {
         let map = self.slots[slot as usize % SLOTS].get_or_insert_with(Default::default);
-        if !map.contains_key(key) {
-            self.entries += 1;
-            map.insert(key.into(), Entry::default());
+        match map.entry_ref(key) {
+            hashbrown::hash_map::EntryRef::Occupied(o) => o.into_mut(),
+            hashbrown::hash_map::EntryRef::Vacant(v) => {
+                self.entries += 1;
+                v.insert(Entry::default())
+            }
         }
-        // The key was inserted just above if it was missing.
-        map.get_mut(key).expect("entry present after insert")
     }
 
     /// Drops the entry of `key` (after garbage collection found it empty).

@@ -113,15 +113,40 @@ impl Shard {
     }
 
     /// Records the delta of a local write: queued for the replication log, indexed for
-    /// expiry if the key now has a TTL, and compacted.
+    /// expiry if the key now has a TTL, and the entry compacted.
     pub(crate) fn replicate(&mut self, slot: u16, key: &[u8], hlc: u64, delta: &Entry) {
-        if let Some(x) = self.keys.get(slot, key).and_then(|e| e.expiry()) {
-            self.keys.index_expiry(x.deadline_ms, key);
-        }
         if self.ctx.log.is_some() {
             self.pending.push((hlc, encode_op(slot, key, delta)));
         }
-        self.collect_key(slot, key);
+        self.settle(slot, key, delta);
+    }
+
+    /// After a delta was merged into `key`'s entry: index its TTL, compact what the delta
+    /// touched, drop the entry if empty, and remember it if it still holds removal metadata
+    /// that waits for other regions' ops. One keyspace lookup in the common case.
+    fn settle(&mut self, slot: u16, key: &[u8], delta: &Entry) {
+        let lone = self.ctx.log.is_none();
+        let Some(e) = self.keys.get_mut(slot, key) else {
+            return;
+        };
+        let deadline = e.expiry().map(|x| x.deadline_ms);
+        let (empty, pending) = if matches!(e, Entry::Full(_)) {
+            let received = received_vector(&self.ctx, &self.received, &self.origin_shards, slot);
+            let empty = e.compact_after(delta, &received, lone);
+            (empty, !empty && !lone && e.has_metadata_after(delta))
+        } else {
+            (false, false)
+        };
+        if let Some(d) = deadline {
+            self.keys.index_expiry(d, key);
+        }
+        if empty {
+            self.keys.remove(slot, key);
+            self.stats.gc_collected += 1;
+            self.gc_pending.remove(&(slot, Box::<[u8]>::from(key)));
+        } else if pending {
+            self.gc_pending.insert((slot, key.into()));
+        }
     }
 
     /// Removes an entry a refused write left empty (e.g. INCR on a missing key that failed).
@@ -146,25 +171,6 @@ impl Shard {
         }
     }
 
-    /// What this shard has received of each region's ops on `slot`'s keys.
-    fn received_vector(&self, slot: u16) -> VersionVector {
-        let mut vv = VersionVector::new();
-        vv.set_max(self.ctx.region, Hlc(u64::MAX));
-        for r in &self.ctx.regions {
-            if *r == self.ctx.region {
-                continue;
-            }
-            let Some(&n) = self.origin_shards.get(&r.0) else {
-                continue;
-            };
-            let stream = slot_shard(slot, n);
-            if let Some(&h) = self.received.get(&(r.0, stream)) {
-                vv.set_max(*r, Hlc(h));
-            }
-        }
-        vv
-    }
-
     /// Drops removal metadata of a key that no op still in flight can need, and the entry
     /// itself once it is empty. A lone region is its own group: everything is stable.
     pub(crate) fn collect_key(&mut self, slot: u16, key: &[u8]) {
@@ -175,7 +181,7 @@ impl Shard {
         if !needs {
             return;
         }
-        let received = self.received_vector(slot);
+        let received = received_vector(&self.ctx, &self.received, &self.origin_shards, slot);
         let lone = self.ctx.log.is_none();
         let (empty, pending) = match self.keys.get_mut(slot, key) {
             Some(e) => {
@@ -208,13 +214,9 @@ impl Shard {
             match decode_op(raw) {
                 Ok((slot, op)) => {
                     self.ctx.clock.observe(Hlc(*hlc));
-                    let entry = self.keys.entry(slot, &op.key);
-                    entry.merge(&op.delta);
-                    if let Some(x) = entry.expiry() {
-                        self.keys.index_expiry(x.deadline_ms, &op.key);
-                    }
+                    self.keys.entry(slot, &op.key).merge(&op.delta);
                     self.received.insert(stream, *hlc);
-                    self.collect_key(slot, &op.key);
+                    self.settle(slot, &op.key, &op.delta);
                     applied += 1;
                 }
                 Err(e) => {
@@ -291,6 +293,29 @@ impl Shard {
         s.gc_pending = self.gc_pending.len() as u64;
         s
     }
+}
+
+/// What a shard has received of each region's ops on `slot`'s keys (own region: all).
+fn received_vector(
+    ctx: &ShardContext,
+    received: &HashMap<(u8, u16), u64>,
+    origin_shards: &HashMap<u8, u16>,
+    slot: u16,
+) -> VersionVector {
+    let mut vv = VersionVector::new();
+    vv.set_max(ctx.region, Hlc(u64::MAX));
+    for r in &ctx.regions {
+        if *r == ctx.region {
+            continue;
+        }
+        let Some(&n) = origin_shards.get(&r.0) else {
+            continue;
+        };
+        if let Some(&h) = received.get(&(r.0, slot_shard(slot, n))) {
+            vv.set_max(*r, Hlc(h));
+        }
+    }
+    vv
 }
 
 /// Which of `shards` shards owns `slot`: slots are split into contiguous, nearly equal
