@@ -74,7 +74,21 @@ pub fn format_float_human(v: f64) -> String {
 
 /// Writes a decimal integer into `out`.
 pub fn push_i64(out: &mut Vec<u8>, v: i64) {
-    out.extend_from_slice(v.to_string().as_bytes());
+    let mut digits = [0u8; 20];
+    let mut n = v.unsigned_abs();
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&digits[i..]);
 }
 
 #[cfg(test)]
@@ -90,6 +104,15 @@ mod tests {
         assert_eq!(parse_i64(b"9223372036854775808"), None);
         for bad in [&b""[..], b"-0", b"01", b"+1", b" 1", b"1 ", b"1.0", b"-"] {
             assert_eq!(parse_i64(bad), None, "{:?}", std::str::from_utf8(bad));
+        }
+    }
+
+    #[test]
+    fn push_i64_prints_decimal() {
+        for v in [0, 7, -7, 10, i64::MAX, i64::MIN, 1234567890] {
+            let mut out = Vec::new();
+            push_i64(&mut out, v);
+            assert_eq!(out, v.to_string().into_bytes());
         }
     }
 

@@ -14,6 +14,13 @@ use super::{type_name, visible, Shard};
 /// Redis's error for an operation on the wrong type.
 pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
 
+/// Decimal digits of `v`.
+fn itoa_buf(v: i64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(20);
+    crdt::num::push_i64(&mut out, v);
+    out
+}
+
 fn num_error(e: NumError) -> &'static str {
     match e {
         NumError::NotInteger => "ERR value is not an integer or out of range",
@@ -26,13 +33,15 @@ fn num_error(e: NumError) -> &'static str {
 impl Shard {
     /// The entry of `key` if a client can see it at `now`.
     fn read(&mut self, slot: u16, key: &[u8], now: u64) -> Option<&Entry> {
-        let hit = self.keys.get(slot, key).is_some_and(|e| visible(e, now));
-        if hit {
-            self.stats.keyspace_hits += 1;
-            self.keys.get(slot, key)
-        } else {
-            self.stats.keyspace_misses += 1;
-            None
+        match self.keys.get(slot, key).filter(|e| visible(e, now)) {
+            Some(e) => {
+                self.stats.keyspace_hits += 1;
+                Some(e)
+            }
+            None => {
+                self.stats.keyspace_misses += 1;
+                None
+            }
         }
     }
 
@@ -193,6 +202,16 @@ impl Shard {
                 if self.kind_for_write(slot, &key, now) == Some(Kind::Set) {
                     return w.error(WRONGTYPE);
                 }
+                if self.ctx.log.is_none() {
+                    // A region without peers has nothing concurrent to merge with, so a
+                    // plain integer value is simply rewritten (no per-region counters).
+                    if let Some(r) = self.lone_incr(slot, &key, by) {
+                        return match r {
+                            Ok(v) => w.int(v),
+                            Err(e) => w.error(num_error(e)),
+                        };
+                    }
+                }
                 let r = self.write(slot, &key, |e, dot| match e.incr_by(dot, by) {
                     Ok((v, d)) => (Ok(v), Some(d)),
                     Err(err) => (Err(err), None),
@@ -309,6 +328,29 @@ impl Shard {
                 w.error("ERR internal error: command routed to the wrong place");
             }
         }
+    }
+
+    /// INCRBY on a plain (or missing) key of a region without peers: the new value replaces
+    /// the old one in place. `None` when the entry is not plain (TTL, counters, other type):
+    /// the general path handles it.
+    fn lone_incr(&mut self, slot: u16, key: &[u8], by: i64) -> Option<Result<i64, NumError>> {
+        let dot = self.dot();
+        let e = self.keys.entry(slot, key);
+        let cur = match &*e {
+            Entry::Plain { value, .. } => match crdt::num::parse_i64(value) {
+                Some(v) => v,
+                None => return Some(Err(NumError::NotInteger)),
+            },
+            Entry::Full(f) if **f == crdt::Full::default() => 0,
+            Entry::Full(_) => return None,
+        };
+        let Some(new) = cur.checked_add(by) else {
+            self.drop_if_empty(slot, key);
+            return Some(Err(NumError::Overflow));
+        };
+        let mut buf = itoa_buf(new);
+        *e = Entry::plain(dot, buf.as_mut_slice());
+        Some(Ok(new))
     }
 
     #[allow(clippy::too_many_arguments)]
