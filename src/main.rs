@@ -105,9 +105,7 @@ fn run(
             _ = ctrl_c => tracing::info!("Ctrl-C: shutting down"),
             _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
         }
-        for r in &regions {
-            r.shutdown().await;
-        }
+        wiring::Region::shutdown_all(&regions).await;
         Ok::<(), String>(())
     });
     match res {

@@ -22,10 +22,24 @@ pub struct Region {
 }
 
 impl Region {
-    /// Closes the geo endpoint cleanly (peers see a clean close, not a timeout).
-    pub async fn shutdown(&self) {
-        if let Some(g) = &self.geo {
-            g.shutdown().await;
+    /// Closes the geo endpoints of all `regions` together (peers see a clean close, not a
+    /// timeout), bounded so that a stuck peer cannot hold the process.
+    pub async fn shutdown_all(regions: &[Region]) {
+        let tasks: Vec<_> = regions
+            .iter()
+            .filter_map(|r| r.geo.clone())
+            .map(|g| actix_rt::spawn(async move { g.shutdown().await }))
+            .collect();
+        let all = async {
+            for t in tasks {
+                let _ = t.await;
+            }
+        };
+        if tokio::time::timeout(Duration::from_secs(3), all)
+            .await
+            .is_err()
+        {
+            tracing::warn!("geo-replication endpoints did not close within 3 s; exiting anyway");
         }
     }
 }
@@ -34,9 +48,12 @@ impl Region {
 pub fn init_logs(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,quinn=warn,rustls=warn"));
+    use std::io::IsTerminal;
+    // Colours only on a terminal: log files and log shippers get plain text.
     let b = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     if json {
         b.json().init();
     } else {

@@ -242,3 +242,47 @@ async fn string_and_key_commands_replicate_with_their_options() {
     })
     .await
 }
+
+/// Ctrl-C (SIGINT) stops a running group cleanly: exit status 0, within a few seconds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dev_stops_cleanly_on_ctrl_c() {
+    bounded(30, async {
+        let base = crate::harness::free_dev_base(3);
+        let mut child = std::process::Command::new(crate::harness::BIN)
+            .args(["dev", "--base-port", &base.to_string()])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start meridian dev");
+        let url = format!("redis://127.0.0.1:{}", base + 2);
+        let client = redis::Client::open(url).expect("url");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while client.get_multiplexed_async_connection().await.is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "dev group did not start"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let status = std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .expect("kill -INT");
+        assert!(status.success());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(8);
+        let exit = loop {
+            if let Some(s) = child.try_wait().expect("wait") {
+                break s;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("meridian dev did not exit within 8 s of SIGINT");
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        };
+        assert!(exit.success(), "exit status {exit:?}");
+    })
+    .await;
+}
