@@ -20,8 +20,9 @@ type SlotMap = HashMap<Box<[u8]>, Entry>;
 
 /// One shard's keys.
 pub struct Keyspace {
-    /// Indexed by slot; `None` for slots that hold no key (or that this shard does not own).
-    slots: Vec<Option<Box<SlotMap>>>,
+    /// Indexed by slot. The maps sit inline (an empty map does not allocate), so a lookup
+    /// goes straight from the slot to the map's table.
+    slots: Vec<SlotMap>,
     /// Entries held (live keys and tombstones).
     entries: usize,
     /// `(deadline_ms, key)` for every key that had a TTL when last touched. Stale pairs are
@@ -39,7 +40,7 @@ impl Keyspace {
     /// An empty keyspace.
     pub fn new() -> Keyspace {
         let mut slots = Vec::with_capacity(SLOTS);
-        slots.resize_with(SLOTS, || None);
+        slots.resize_with(SLOTS, SlotMap::default);
         Keyspace {
             slots,
             entries: 0,
@@ -49,17 +50,17 @@ impl Keyspace {
 
     /// The entry of `key` in `slot`, if any (live or tombstone).
     pub fn get(&self, slot: u16, key: &[u8]) -> Option<&Entry> {
-        self.slots.get(slot as usize)?.as_ref()?.get(key)
+        self.slots.get(slot as usize)?.get(key)
     }
 
     /// The entry of `key`, mutable.
     pub fn get_mut(&mut self, slot: u16, key: &[u8]) -> Option<&mut Entry> {
-        self.slots.get_mut(slot as usize)?.as_mut()?.get_mut(key)
+        self.slots.get_mut(slot as usize)?.get_mut(key)
     }
 
     /// The entry of `key`, created empty if missing.
     pub fn entry(&mut self, slot: u16, key: &[u8]) -> &mut Entry {
-        let map = self.slots[slot as usize % SLOTS].get_or_insert_with(Default::default);
+        let map = &mut self.slots[slot as usize % SLOTS];
         match map.entry_ref(key) {
             hashbrown::hash_map::EntryRef::Occupied(o) => o.into_mut(),
             hashbrown::hash_map::EntryRef::Vacant(v) => {
@@ -71,12 +72,14 @@ impl Keyspace {
 
     /// Drops the entry of `key` (after garbage collection found it empty).
     pub fn remove(&mut self, slot: u16, key: &[u8]) {
-        if let Some(Some(map)) = self.slots.get_mut(slot as usize) {
+        if let Some(map) = self.slots.get_mut(slot as usize) {
             if map.remove(key).is_some() {
                 self.entries -= 1;
             }
-            if map.is_empty() {
-                self.slots[slot as usize] = None;
+            if map.is_empty() && map.capacity() > 0 {
+                // Give an emptied slot's table back (a slot that held keys once may not
+                // again).
+                *map = SlotMap::default();
             }
         }
     }
@@ -122,14 +125,13 @@ impl Keyspace {
         self.slots[start..end]
             .iter()
             .enumerate()
-            .filter_map(move |(i, m)| m.as_ref().map(|m| (start + i, m)))
-            .flat_map(|(slot, m)| m.iter().map(move |(k, e)| (slot as u16, &k[..], e)))
+            .flat_map(move |(i, m)| m.iter().map(move |(k, e)| ((start + i) as u16, &k[..], e)))
     }
 
     /// Empties the keyspace.
     pub fn clear(&mut self) {
         for s in self.slots.iter_mut() {
-            *s = None;
+            *s = SlotMap::default();
         }
         self.entries = 0;
         self.expires.clear();
@@ -138,8 +140,8 @@ impl Keyspace {
     /// Keys of `slot` (to collect garbage or scan), copied out.
     pub fn slot_keys(&self, slot: u16) -> Vec<Box<[u8]>> {
         match self.slots.get(slot as usize) {
-            Some(Some(m)) => m.keys().cloned().collect(),
-            _ => Vec::new(),
+            Some(m) => m.keys().cloned().collect(),
+            None => Vec::new(),
         }
     }
 }
