@@ -205,6 +205,16 @@ impl Full {
         vv
     }
 
+    /// TTL writes left on a key with no live content (a concurrent EXPIRE that survived a
+    /// DEL): a write that brings the key back must not inherit them, so it floors them.
+    fn dead_ttl_floor(&self) -> VersionVector {
+        if self.kind().is_none() {
+            self.observed_expiry()
+        } else {
+            VersionVector::new()
+        }
+    }
+
     fn observed_expiry(&self) -> VersionVector {
         let mut vv = VersionVector::new();
         for x in &self.xents {
@@ -236,6 +246,16 @@ impl Full {
             }
             let (mf, kf) = (&mine.floor, &self.floor);
             mine.dots.retain(|d| !mf.covers(d) && !kf.covers(d));
+            // Only each region's newest add matters (floors are per-region maxima), so
+            // re-adding a member does not grow it.
+            if mine.dots.len() > 1 {
+                let dots = std::mem::take(&mut mine.dots);
+                mine.dots = dots
+                    .iter()
+                    .filter(|d| !dots.iter().any(|o| o.region == d.region && o.hlc > d.hlc))
+                    .copied()
+                    .collect();
+            }
         }
         if floor_grew {
             let kf = &self.floor;
@@ -459,7 +479,7 @@ impl Entry {
                 cfloor: cur.counters.clone(),
             }],
             xfloor: if keep_ttl {
-                VersionVector::new()
+                cur.dead_ttl_floor()
             } else {
                 cur.observed_expiry()
             },
@@ -509,8 +529,10 @@ impl Entry {
         let mut counters = Counters::default();
         counters.put(dot.region, t);
         drop(f);
+        let xfloor = self.full().dead_ttl_floor();
         let delta = self.apply(Full {
             counters,
+            xfloor,
             ..Full::default()
         });
         Ok((new, delta))
@@ -536,8 +558,10 @@ impl Entry {
         let mut counters = Counters::default();
         counters.put(dot.region, t);
         drop(f);
+        let xfloor = self.full().dead_ttl_floor();
         let delta = self.apply(Full {
             counters,
+            xfloor,
             ..Full::default()
         });
         let shown = self
@@ -555,7 +579,10 @@ impl Entry {
         members: impl IntoIterator<Item = &'a [u8]>,
     ) -> (usize, Entry) {
         let mut added = 0;
-        let mut delta = Full::default();
+        let mut delta = Full {
+            xfloor: self.full().dead_ttl_floor(),
+            ..Full::default()
+        };
         for m in members {
             let key = Member(m.into());
             if delta.members.contains_key(&key) {

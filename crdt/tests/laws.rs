@@ -393,3 +393,39 @@ fn srem_of_last_member_drops_its_ttl() {
     e.sadd(dot(1, 3), [&b"d"[..]]);
     assert_eq!(e.expiry(), None);
 }
+
+/// Found in review: `DEL s ‖ EXPIRE s` leaves the EXPIRE on a dead key; a later write that
+/// brings the key back must not inherit that TTL (it would hide or delete the new write).
+#[test]
+fn write_after_del_vs_concurrent_expire_has_no_ttl() {
+    let (mut a, mut b) = (Entry::default(), Entry::default());
+    a.sadd(dot(1, 1), [&b"a"[..]]);
+    sync(&mut a, &mut b);
+    a.delete().unwrap();
+    b.set_expiry(dot(2, 2), Some(5000));
+    sync(&mut a, &mut b);
+    assert!(!a.is_live());
+    a.sadd(dot(1, 3), [&b"b"[..]]);
+    assert_eq!(a.expiry(), None);
+    b.incr_by(dot(2, 4), 1).unwrap();
+    let mut c = b.clone();
+    c.merge(&a);
+    assert_eq!(c.expiry(), None);
+    let mut d = Entry::default();
+    d.set_expiry(dot(2, 5), Some(5000));
+    d.incr_by(dot(1, 6), 1).unwrap();
+    assert_eq!(d.expiry(), None);
+}
+
+/// Found in review: re-adding a member keeps one dot per region, not one per SADD.
+#[test]
+fn readding_a_member_does_not_grow_it() {
+    let mut e = Entry::default();
+    for i in 1..100 {
+        e.sadd(dot(1, i), [&b"m"[..]]);
+    }
+    let Entry::Full(f) = &e else {
+        panic!("a set is a full entry")
+    };
+    assert_eq!(f.members.values().next().map(|m| m.dots.len()), Some(1));
+}

@@ -14,6 +14,12 @@ use super::{type_name, visible, Shard};
 /// Redis's error for an operation on the wrong type.
 pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
 
+/// Whether `now + ms` leaves the millisecond range Redis keeps deadlines in (it refuses
+/// such a TTL with "invalid expire time").
+fn expire_overflows(now: u64, ms: i64) -> bool {
+    ms > 0 && (now as i64).checked_add(ms).is_none()
+}
+
 /// Decimal digits of `v`.
 fn itoa_buf(v: i64) -> Vec<u8> {
     let mut out = Vec::with_capacity(20);
@@ -96,6 +102,19 @@ impl Shard {
     /// Executes one command and writes its reply.
     pub(crate) fn execute(&mut self, slot: u16, cmd: Command, now: u64, w: &mut ReplyWriter) {
         match cmd {
+            Command::SetEx { ms, .. } if expire_overflows(now, ms) => {
+                w.error("ERR invalid expire time in 'setex' command")
+            }
+            Command::Set {
+                expiry: Some(SetExpiry::RelMs(ms)),
+                ..
+            } if expire_overflows(now, ms) => w.error("ERR invalid expire time in 'set' command"),
+            Command::Expire {
+                at: ExpireAt::RelMs(ms),
+                ..
+            } if expire_overflows(now, ms) => {
+                w.error("ERR invalid expire time in 'expire' command")
+            }
             Command::Get(key) => match self.read(slot, &key, now) {
                 None => w.null(),
                 Some(e) => match e.kind() {
@@ -304,7 +323,8 @@ impl Shard {
                 Some(e) => match e.expiry() {
                     None => w.int(-1),
                     Some(x) => {
-                        let left = x.deadline_ms.saturating_sub(now) as i64;
+                        let left =
+                            x.deadline_ms.saturating_sub(now).min(i64::MAX as u64 - 500) as i64;
                         w.int(if ms { left } else { (left + 500) / 1000 });
                     }
                 },
