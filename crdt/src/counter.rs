@@ -102,9 +102,10 @@ pub fn contribution(
             }
         }
         if t.ops > f.ops {
-            c.ops += t.ops - f.ops;
-            c.isum += t.isum - f.isum;
-            c.fops += t.fops.saturating_sub(f.fops);
+            // Saturating: the records may come from a peer, and no peer input may panic.
+            c.ops = c.ops.saturating_add(t.ops - f.ops);
+            c.isum = c.isum.saturating_add(t.isum.saturating_sub(f.isum));
+            c.fops = c.fops.saturating_add(t.fops.saturating_sub(f.fops));
             c.fsum += t.fsum - f.fsum;
         }
     }

@@ -396,7 +396,9 @@ impl Entry {
         let raw: &[u8] = base.map(|b| &b.value[..]).unwrap_or(b"0");
         if c.fops == 0 {
             if let Some(i) = num::parse_i64(raw) {
-                let v = (i as i128 + c.isum).clamp(i64::MIN as i128, i64::MAX as i128);
+                let v = (i as i128)
+                    .saturating_add(c.isum)
+                    .clamp(i64::MIN as i128, i64::MAX as i128);
                 return Some(Cow::Owned(v.to_string().into_bytes()));
             }
         }
@@ -523,9 +525,9 @@ impl Entry {
         let new = cur.checked_add(by).ok_or(NumError::Overflow)?;
         let f = self.full();
         let mut t: Totals = f.counters.get(dot.region);
-        t.ops += 1;
+        t.ops = t.ops.saturating_add(1);
         t.last = dot.hlc;
-        t.isum += by as i128;
+        t.isum = t.isum.saturating_add(by as i128);
         let mut counters = Counters::default();
         counters.put(dot.region, t);
         drop(f);
@@ -551,9 +553,9 @@ impl Entry {
         }
         let f = self.full();
         let mut t: Totals = f.counters.get(dot.region);
-        t.ops += 1;
+        t.ops = t.ops.saturating_add(1);
         t.last = dot.hlc;
-        t.fops += 1;
+        t.fops = t.fops.saturating_add(1);
         t.fsum += by;
         let mut counters = Counters::default();
         counters.put(dot.region, t);

@@ -429,3 +429,30 @@ fn readding_a_member_does_not_grow_it() {
     };
     assert_eq!(f.members.values().next().map(|m| m.dots.len()), Some(1));
 }
+
+/// Found in review: counter records come from peers; extreme values must not panic.
+#[test]
+fn extreme_counter_records_from_a_peer_do_not_panic() {
+    let mut evil = Entry::default();
+    evil.incr_by(dot(2, 1), i64::MAX).unwrap();
+    let Entry::Full(f) = &mut evil else {
+        panic!("counters make a full entry")
+    };
+    let mut counters = crdt::counter::Counters::default();
+    counters.put(
+        RegionId(1),
+        crdt::counter::Totals {
+            ops: u64::MAX,
+            last: Hlc(2),
+            isum: i128::MAX,
+            fops: u64::MAX,
+            fsum: 0.0,
+        },
+    );
+    f.counters.merge(&counters);
+    let mut mine = Entry::default();
+    mine.merge(&evil);
+    let _ = mine.string_value();
+    let _ = mine.incr_by(dot(1, 3), 1);
+    let _ = mine.incr_by_float(dot(1, 4), 1.0);
+}
