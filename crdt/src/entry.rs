@@ -516,6 +516,26 @@ impl Entry {
         Some(self.apply(delta))
     }
 
+    /// Records one increment in this region's counter record (`add` puts the amount in the
+    /// integer or float sum) and returns the delta. A key revived by it drops TTL writes
+    /// left on the dead key.
+    fn count(&mut self, dot: Dot, add: impl FnOnce(&mut Totals)) -> Entry {
+        let f = self.full();
+        let mut t: Totals = f.counters.get(dot.region);
+        let xfloor = f.dead_ttl_floor();
+        drop(f);
+        t.ops = t.ops.saturating_add(1);
+        t.last = dot.hlc;
+        add(&mut t);
+        let mut counters = Counters::default();
+        counters.put(dot.region, t);
+        self.apply(Full {
+            counters,
+            xfloor,
+            ..Full::default()
+        })
+    }
+
     /// `INCRBY`: adds to this region's counter. Returns the new value and the delta.
     pub fn incr_by(&mut self, dot: Dot, by: i64) -> Result<(i64, Entry), NumError> {
         let cur = match self.string_value() {
@@ -523,20 +543,7 @@ impl Entry {
             None => 0,
         };
         let new = cur.checked_add(by).ok_or(NumError::Overflow)?;
-        let f = self.full();
-        let mut t: Totals = f.counters.get(dot.region);
-        t.ops = t.ops.saturating_add(1);
-        t.last = dot.hlc;
-        t.isum = t.isum.saturating_add(by as i128);
-        let mut counters = Counters::default();
-        counters.put(dot.region, t);
-        drop(f);
-        let xfloor = self.full().dead_ttl_floor();
-        let delta = self.apply(Full {
-            counters,
-            xfloor,
-            ..Full::default()
-        });
+        let delta = self.count(dot, |t| t.isum = t.isum.saturating_add(by as i128));
         Ok((new, delta))
     }
 
@@ -551,20 +558,9 @@ impl Entry {
         if !new.is_finite() || !by.is_finite() {
             return Err(NumError::NanOrInfinity);
         }
-        let f = self.full();
-        let mut t: Totals = f.counters.get(dot.region);
-        t.ops = t.ops.saturating_add(1);
-        t.last = dot.hlc;
-        t.fops = t.fops.saturating_add(1);
-        t.fsum += by;
-        let mut counters = Counters::default();
-        counters.put(dot.region, t);
-        drop(f);
-        let xfloor = self.full().dead_ttl_floor();
-        let delta = self.apply(Full {
-            counters,
-            xfloor,
-            ..Full::default()
+        let delta = self.count(dot, |t| {
+            t.fops = t.fops.saturating_add(1);
+            t.fsum += by;
         });
         let shown = self
             .string_value()

@@ -474,19 +474,7 @@ impl Conn {
         let mut stats = crate::shard::ShardStats::default();
         for s in &inner.shards {
             if let Ok(x) = s.send(Stats).await {
-                stats.keys += x.keys;
-                stats.entries += x.entries;
-                stats.expires += x.expires;
-                stats.commands += x.commands;
-                stats.expired_keys += x.expired_keys;
-                stats.remote_ops += x.remote_ops;
-                stats.duplicate_ops += x.duplicate_ops;
-                stats.bad_remote_ops += x.bad_remote_ops;
-                stats.keyspace_hits += x.keyspace_hits;
-                stats.keyspace_misses += x.keyspace_misses;
-                stats.backlog_bytes += x.backlog_bytes;
-                stats.gc_pending += x.gc_pending;
-                stats.gc_collected += x.gc_collected;
+                stats.add(&x);
             }
         }
         let cfg = &inner.cfg;

@@ -53,13 +53,7 @@ impl Shard {
 
     /// Prepares `key` for a write: a key whose TTL has passed is deleted first.
     fn expire_if_due(&mut self, slot: u16, key: &[u8], now: u64) {
-        let due = self
-            .keys
-            .get(slot, key)
-            .is_some_and(|e| e.is_live() && e.expiry().is_some_and(|x| x.deadline_ms <= now));
-        if due {
-            self.expire_key(slot, key);
-        }
+        self.kind_for_write(slot, key, now);
     }
 
     /// The visible type of a key, for WRONGTYPE checks before a write (a key whose TTL has

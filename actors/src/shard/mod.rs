@@ -90,6 +90,25 @@ pub struct ShardStats {
     pub gc_collected: u64,
 }
 
+impl ShardStats {
+    /// Adds another shard's counters (INFO reports the node's totals).
+    pub fn add(&mut self, o: &ShardStats) {
+        self.keys += o.keys;
+        self.entries += o.entries;
+        self.expires += o.expires;
+        self.commands += o.commands;
+        self.expired_keys += o.expired_keys;
+        self.remote_ops += o.remote_ops;
+        self.duplicate_ops += o.duplicate_ops;
+        self.bad_remote_ops += o.bad_remote_ops;
+        self.keyspace_hits += o.keyspace_hits;
+        self.keyspace_misses += o.keyspace_misses;
+        self.backlog_bytes += o.backlog_bytes;
+        self.gc_pending += o.gc_pending;
+        self.gc_collected += o.gc_collected;
+    }
+}
+
 impl Shard {
     /// A shard with an empty keyspace.
     pub fn new(ctx: ShardContext) -> Shard {
