@@ -28,6 +28,20 @@ pub enum Op {
     Expire(u64),
     /// `PERSIST k`.
     Persist,
+    /// `HSET k f v …`.
+    HSet(Vec<(Vec<u8>, Vec<u8>)>),
+    /// `HDEL k f…`.
+    HDel(Vec<Vec<u8>>),
+    /// `HINCRBY k f n`.
+    HIncrBy(Vec<u8>, i64),
+    /// `HINCRBYFLOAT k f x`.
+    HIncrByFloat(Vec<u8>, f64),
+    /// `ZADD k score m`.
+    ZAdd(Vec<u8>, f64),
+    /// `ZINCRBY k x m`.
+    ZIncrBy(Vec<u8>, f64),
+    /// `ZREM k m…`.
+    ZRem(Vec<Vec<u8>>),
 }
 
 fn member() -> impl Strategy<Value = Vec<u8>> {
@@ -59,17 +73,31 @@ pub fn op() -> impl Strategy<Value = Op> {
         prop::collection::vec(member(), 1..3).prop_map(Op::SRem),
         (1_000u64..2_000).prop_map(Op::Expire),
         Just(Op::Persist),
+        prop::collection::vec((member(), value()), 1..3).prop_map(Op::HSet),
+        prop::collection::vec(member(), 1..3).prop_map(Op::HDel),
+        (member(), -100i64..100).prop_map(|(f, n)| Op::HIncrBy(f, n)),
+        (member(), prop::sample::select(vec![0.5f64, -1.25, 3.0]))
+            .prop_map(|(f, x)| Op::HIncrByFloat(f, x)),
+        (member(), prop::sample::select(vec![1.5f64, -2.0, 0.0, 1e9]))
+            .prop_map(|(m, x)| Op::ZAdd(m, x)),
+        (member(), prop::sample::select(vec![0.5f64, -1.0, 2.0]))
+            .prop_map(|(m, x)| Op::ZIncrBy(m, x)),
+        prop::collection::vec(member(), 1..3).prop_map(Op::ZRem),
     ]
 }
 
 /// Whether a write of this op is allowed on the entry's current type (Redis's WRONGTYPE).
 fn type_ok(e: &Entry, op: &Op) -> bool {
     use crate::entry::Kind;
-    !matches!(
-        (e.kind(), op),
-        (Some(Kind::Set), Op::IncrBy(_) | Op::IncrByFloat(_))
-            | (Some(Kind::String), Op::SAdd(_) | Op::SRem(_))
-    )
+    let needs = match op {
+        Op::IncrBy(_) | Op::IncrByFloat(_) => Kind::String,
+        Op::SAdd(_) | Op::SRem(_) => Kind::Set,
+        Op::HSet(_) | Op::HDel(_) | Op::HIncrBy(..) | Op::HIncrByFloat(..) => Kind::Hash,
+        Op::ZAdd(..) | Op::ZIncrBy(..) | Op::ZRem(_) => Kind::ZSet,
+        // SET replaces any type; DEL, EXPIRE and PERSIST apply to all.
+        _ => return true,
+    };
+    e.kind().is_none_or(|k| k == needs)
 }
 
 /// Applies a client write at a replica the way a shard does: refuses what Redis would refuse
@@ -88,6 +116,13 @@ pub fn apply_local(e: &mut Entry, dot: Dot, op: &Op) -> Option<Entry> {
         Op::SRem(ms) => e.srem(ms.iter().map(|m| &m[..])).1,
         Op::Expire(d) => e.is_live().then(|| e.set_expiry(dot, Some(*d))),
         Op::Persist => e.expiry().is_some().then(|| e.set_expiry(dot, None)),
+        Op::HSet(pairs) => Some(e.hset(dot, pairs.iter().map(|(k, v)| (&k[..], &v[..]))).1),
+        Op::HDel(fs) => e.hdel(fs.iter().map(|f| &f[..])).1,
+        Op::HIncrBy(f, n) => e.hincr_by(dot, f, *n).ok().map(|(_, d)| d),
+        Op::HIncrByFloat(f, x) => e.hincr_by_float(dot, f, *x).ok().map(|(_, d)| d),
+        Op::ZAdd(m, x) => Some(e.zadd(dot, [(&m[..], *x)])),
+        Op::ZIncrBy(m, x) => e.zincr_by(dot, m, *x).ok().map(|(_, d)| d),
+        Op::ZRem(ms) => e.zrem(ms.iter().map(|m| &m[..])).1,
     }
 }
 

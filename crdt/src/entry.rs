@@ -1,5 +1,5 @@
-//! A key's CRDT entry: the string/number register, the add-wins set, key-level observed
-//! delete, the type-conflict rule and the expiry rule, in one lattice.
+//! A key's CRDT entry: the string/number register, add-wins sets, hashes and sorted sets,
+//! key-level observed delete, the type-conflict rule and the expiry rule, in one lattice.
 //!
 //! Every local write is expressed as a small *delta* entry that is merged into the local
 //! entry and shipped to the other regions, where the same `merge` is applied: so "delta
@@ -12,6 +12,12 @@
 //! receiver's per-origin received vector passes them. That keeps the common case small: a
 //! string written in one region is an [`Entry::Plain`] of a dot and the bytes.
 //!
+//! Collections share one shape per element ([`MemberState`] for set members, [`FieldState`]
+//! for hash fields and sorted-set members): the element's live add dots (add-wins: a remove
+//! floors only the adds it observed) and, for fields, a [`Register`] holding the value (a
+//! hash value or a score) with its own counter floor, so `HINCRBY`/`ZINCRBY` from several
+//! regions add up and `HSET`/`ZADD` reset as `SET` does.
+//!
 //! Delivery contract: ops from one origin region about one key arrive in the order they were
 //! made (FIFO per origin); duplicates are harmless to `merge`, but once [`Entry::compact`] has
 //! pruned floors a duplicate must not be merged again (the receiver dedups by stream offset).
@@ -21,10 +27,12 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::counter::{contribution, Counters, Totals};
+use crate::counter::Counters;
 use crate::hlc::{Dot, Hlc, RegionId};
-use crate::num;
+use crate::register::Register;
 use crate::vv::VersionVector;
+
+pub use crate::register::Base;
 
 /// The data type a key holds, as `TYPE` reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +41,10 @@ pub enum Kind {
     String,
     /// Add-wins sets.
     Set,
+    /// Hashes: add-wins fields holding string/number values.
+    Hash,
+    /// Sorted sets: add-wins members with a score register each.
+    ZSet,
 }
 
 /// A key's state.
@@ -66,25 +78,102 @@ impl std::borrow::Borrow<[u8]> for Member {
     }
 }
 
-/// A value written by `SET` (or `APPEND`, `GETSET`, …): one write of the register.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Base {
-    /// The write.
-    pub dot: Dot,
-    /// The bytes written.
-    #[serde(with = "serde_bytes")]
-    pub value: Box<[u8]>,
-    /// Counter totals the write observed: increments up to them are part of `value`.
-    pub cfloor: Counters,
-}
-
 /// One set member: the adds that are still live, and the removals' floor.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MemberState {
-    /// Dots of the adds not yet removed, sorted.
+    /// Dots of the adds not yet removed, sorted; at most one per region (the newest).
     pub dots: Vec<Dot>,
     /// Removes the adds an `SREM` observed.
     pub floor: VersionVector,
+}
+
+/// One hash field or sorted-set member: live adds, removals' floors, and the value.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FieldState {
+    /// Dots of the writes not yet removed, sorted; at most one per region (the newest).
+    pub dots: Vec<Dot>,
+    /// Removes the writes (adds and bases) an `HDEL`/`ZREM`/overwrite observed.
+    pub floor: VersionVector,
+    /// Counter totals a remove observed.
+    pub cfloor: Counters,
+    /// The value (hash) or score (sorted set).
+    pub reg: Register,
+}
+
+impl FieldState {
+    fn is_live(&self) -> bool {
+        !self.dots.is_empty()
+    }
+
+    /// Whether compaction may drop the record: nothing live, no floor left to apply, and no
+    /// counter records or counter floor (totals are cumulative per region, so dropping either
+    /// while other regions keep them, or before the increments they floor arrive, would let
+    /// old increments come back; only a lone region may).
+    fn is_dead(&self) -> bool {
+        self.dots.is_empty()
+            && self.floor.is_empty()
+            && self.reg.is_empty()
+            && self.cfloor.is_empty()
+    }
+
+    fn observe(&self, vv: &mut VersionVector) {
+        for d in &self.dots {
+            vv.add(*d);
+        }
+        self.reg.observe(vv);
+    }
+
+    /// A remove of everything observed in this field.
+    fn removal(&self) -> FieldState {
+        let mut floor = VersionVector::new();
+        self.observe(&mut floor);
+        FieldState {
+            floor,
+            cfloor: self.reg.counters.clone(),
+            ..FieldState::default()
+        }
+    }
+
+    fn merge(&mut self, o: &FieldState, key_floor: &VersionVector) {
+        self.floor.merge(&o.floor);
+        self.cfloor.merge(&o.cfloor);
+        self.reg.merge(&o.reg);
+        merge_dots(&mut self.dots, &o.dots, &self.floor, key_floor);
+        self.reg.retain(&self.floor, key_floor);
+    }
+
+    fn value(&self) -> Cow<'_, [u8]> {
+        self.reg
+            .value(&self.cfloor)
+            .unwrap_or(Cow::Borrowed(b"0".as_slice()))
+    }
+
+    fn score(&self) -> f64 {
+        self.reg.score(&self.cfloor)
+    }
+
+    fn latest(&self) -> Option<Dot> {
+        self.dots.last().copied().max(self.reg.latest(&self.cfloor))
+    }
+}
+
+/// Unions add dots, drops the floored ones and keeps each region's newest (floors are
+/// per-region maxima, so an older add of the same region can never outlive the newer one).
+fn merge_dots(mine: &mut Vec<Dot>, theirs: &[Dot], floor: &VersionVector, key: &VersionVector) {
+    for d in theirs {
+        if let Err(i) = mine.binary_search(d) {
+            mine.insert(i, *d);
+        }
+    }
+    mine.retain(|d| !floor.covers(d) && !key.covers(d));
+    if mine.len() > 1 {
+        let dots = std::mem::take(mine);
+        *mine = dots
+            .iter()
+            .filter(|d| !dots.iter().any(|o| o.region == d.region && o.hlc > d.hlc))
+            .copied()
+            .collect();
+    }
 }
 
 /// One TTL write: a deadline, or `None` for `PERSIST`.
@@ -99,16 +188,18 @@ pub struct ExpiryWrite {
 /// The general form of an entry.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Full {
-    /// Removes register bases and set adds observed by a DEL or an overwrite.
+    /// Removes register bases and collection adds observed by a DEL or an overwrite.
     pub floor: VersionVector,
-    /// Counter totals observed by a DEL.
+    /// Counter totals of the string register observed by a DEL.
     pub cfloor: Counters,
-    /// Register writes not removed, winner first (concurrent ones are kept until observed).
-    pub bases: Vec<Base>,
-    /// Per-region increment totals.
-    pub counters: Counters,
+    /// The string register.
+    pub reg: Register,
     /// Set members.
     pub members: BTreeMap<Member, MemberState>,
+    /// Hash fields.
+    pub fields: BTreeMap<Member, FieldState>,
+    /// Sorted-set members.
+    pub zset: BTreeMap<Member, FieldState>,
     /// Removes TTL writes observed by a DEL, an overwrite or a later EXPIRE/PERSIST.
     pub xfloor: VersionVector,
     /// TTL writes not removed, sorted by dot.
@@ -137,33 +228,30 @@ pub enum NumError {
     NanOrInfinity,
 }
 
+/// Which collection of a [`Full`] an operation is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Coll {
+    Hash,
+    ZSet,
+}
+
 impl Full {
-    fn live_member_count(&self) -> usize {
-        self.members.values().filter(|m| !m.dots.is_empty()).count()
+    pub(crate) fn coll(&self, c: Coll) -> &BTreeMap<Member, FieldState> {
+        match c {
+            Coll::Hash => &self.fields,
+            Coll::ZSet => &self.zset,
+        }
     }
 
-    fn counter_contribution(&self) -> crate::counter::Contribution {
-        contribution(
-            &self.counters,
-            &self.cfloor,
-            self.bases.first().map(|b| &b.cfloor),
-        )
+    pub(crate) fn coll_mut(&mut self, c: Coll) -> &mut BTreeMap<Member, FieldState> {
+        match c {
+            Coll::Hash => &mut self.fields,
+            Coll::ZSet => &mut self.zset,
+        }
     }
 
     fn string_dot(&self) -> Option<Dot> {
-        let mut best = self.bases.first().map(|b| b.dot);
-        for (r, t) in self.counters.iter() {
-            if t.ops > self.cfloor.get(r).ops {
-                let d = Dot {
-                    hlc: t.last,
-                    region: r,
-                };
-                if best.is_none_or(|b| d > b) {
-                    best = Some(d);
-                }
-            }
-        }
-        best
+        self.reg.latest(&self.cfloor)
     }
 
     fn set_dot(&self) -> Option<Dot> {
@@ -173,41 +261,85 @@ impl Full {
             .max()
     }
 
+    fn fields_dot(map: &BTreeMap<Member, FieldState>) -> Option<Dot> {
+        map.values()
+            .filter(|f| f.is_live())
+            .filter_map(|f| f.latest())
+            .max()
+    }
+
     fn has_live_member(&self) -> bool {
         self.members.values().any(|m| !m.dots.is_empty())
     }
 
     fn kind(&self) -> Option<Kind> {
-        // The common cases stay cheap: a set without string content, or a string without
-        // members. Only a type conflict needs the latest member dot (a scan of the set).
-        match (self.string_dot(), self.has_live_member()) {
-            (None, false) => None,
-            (Some(_), false) => Some(Kind::String),
-            (None, true) => Some(Kind::Set),
-            (Some(s), true) => match self.set_dot() {
-                Some(m) if m > s => Some(Kind::Set),
-                _ => Some(Kind::String),
-            },
+        // The common cases stay cheap: one kind of content. Only a type conflict needs each
+        // kind's latest dot (a scan of the collections).
+        let s = self.string_dot().is_some();
+        let m = self.has_live_member();
+        let h = self.fields.values().any(FieldState::is_live);
+        let z = self.zset.values().any(FieldState::is_live);
+        match (s, m, h, z) {
+            (false, false, false, false) => None,
+            (true, false, false, false) => Some(Kind::String),
+            (false, true, false, false) => Some(Kind::Set),
+            (false, false, true, false) => Some(Kind::Hash),
+            (false, false, false, true) => Some(Kind::ZSet),
+            _ => [
+                (self.string_dot(), Kind::String),
+                (self.set_dot(), Kind::Set),
+                (Full::fields_dot(&self.fields), Kind::Hash),
+                (Full::fields_dot(&self.zset), Kind::ZSet),
+            ]
+            .into_iter()
+            .filter_map(|(d, k)| d.map(|d| (d, k)))
+            .max_by_key(|(d, _)| *d)
+            .map(|(_, k)| k),
         }
     }
 
-    /// Dots of content (register writes and set adds) this entry holds.
+    /// Dots of content (register writes, collection adds) this entry holds.
     fn observed(&self) -> VersionVector {
         let mut vv = VersionVector::new();
-        for b in &self.bases {
-            vv.add(b.dot);
-        }
+        self.reg.observe(&mut vv);
         for m in self.members.values() {
             for d in &m.dots {
                 vv.add(*d);
             }
         }
+        for f in self.fields.values().chain(self.zset.values()) {
+            f.observe(&mut vv);
+        }
         vv
+    }
+
+    /// An observed delete of all content: the floor of every dot held, the string counters'
+    /// floor, and each field's counter floor (counter totals are not covered by dots).
+    fn removal(&self) -> Full {
+        let mut d = Full {
+            floor: self.observed(),
+            cfloor: self.reg.counters.clone(),
+            ..Full::default()
+        };
+        for c in [Coll::Hash, Coll::ZSet] {
+            for (k, f) in self.coll(c) {
+                if !f.reg.counters.is_empty() {
+                    d.coll_mut(c).insert(
+                        k.clone(),
+                        FieldState {
+                            cfloor: f.reg.counters.clone(),
+                            ..FieldState::default()
+                        },
+                    );
+                }
+            }
+        }
+        d
     }
 
     /// TTL writes left on a key with no live content (a concurrent EXPIRE that survived a
     /// DEL): a write that brings the key back must not inherit them, so it floors them.
-    fn dead_ttl_floor(&self) -> VersionVector {
+    pub(crate) fn dead_ttl_floor(&self) -> VersionVector {
         if self.kind().is_none() {
             self.observed_expiry()
         } else {
@@ -215,7 +347,7 @@ impl Full {
         }
     }
 
-    fn observed_expiry(&self) -> VersionVector {
+    pub(crate) fn observed_expiry(&self) -> VersionVector {
         let mut vv = VersionVector::new();
         for x in &self.xents {
             vv.add(x.dot);
@@ -227,40 +359,29 @@ impl Full {
         let floor_grew = !o.floor.is_empty();
         self.floor.merge(&o.floor);
         self.cfloor.merge(&o.cfloor);
-        self.counters.merge(&o.counters);
-        for b in &o.bases {
-            if !self.bases.iter().any(|x| x.dot == b.dot) {
-                self.bases.push(b.clone());
-            }
-        }
-        let floor = &self.floor;
-        self.bases.retain(|b| !floor.covers(&b.dot));
-        self.bases.sort_by_key(|b| std::cmp::Reverse(b.dot));
+        self.reg.merge(&o.reg);
+        self.reg.retain(&self.floor, &VersionVector::new());
         for (k, m) in &o.members {
             let mine = self.members.entry(k.clone()).or_default();
             mine.floor.merge(&m.floor);
-            for d in &m.dots {
-                if let Err(i) = mine.dots.binary_search(d) {
-                    mine.dots.insert(i, *d);
-                }
-            }
-            let (mf, kf) = (&mine.floor, &self.floor);
-            mine.dots.retain(|d| !mf.covers(d) && !kf.covers(d));
-            // Only each region's newest add matters (floors are per-region maxima), so
-            // re-adding a member does not grow it.
-            if mine.dots.len() > 1 {
-                let dots = std::mem::take(&mut mine.dots);
-                mine.dots = dots
-                    .iter()
-                    .filter(|d| !dots.iter().any(|o| o.region == d.region && o.hlc > d.hlc))
-                    .copied()
-                    .collect();
-            }
+            merge_dots(&mut mine.dots, &m.dots, &mine.floor, &self.floor);
+        }
+        for (k, f) in &o.fields {
+            let mine = self.fields.entry(k.clone()).or_default();
+            mine.merge(f, &self.floor);
+        }
+        for (k, f) in &o.zset {
+            let mine = self.zset.entry(k.clone()).or_default();
+            mine.merge(f, &self.floor);
         }
         if floor_grew {
             let kf = &self.floor;
             for m in self.members.values_mut() {
                 m.dots.retain(|d| !kf.covers(d));
+            }
+            for f in self.fields.values_mut().chain(self.zset.values_mut()) {
+                f.dots.retain(|d| !kf.covers(d));
+                f.reg.retain(&f.floor, kf);
             }
         }
         self.xfloor.merge(&o.xfloor);
@@ -286,6 +407,18 @@ impl Full {
                 owner: dot.region,
             })
     }
+
+    /// Whether a collection other than `except` still has a live element, or the string does.
+    fn has_other_content(&self, except: Coll, removed: &BTreeMap<Member, FieldState>) -> bool {
+        self.string_dot().is_some()
+            || self.has_live_member()
+            || (except != Coll::Hash && self.fields.values().any(FieldState::is_live))
+            || (except != Coll::ZSet && self.zset.values().any(FieldState::is_live))
+            || self
+                .coll(except)
+                .iter()
+                .any(|(k, f)| f.is_live() && !removed.contains_key(k))
+    }
 }
 
 impl Entry {
@@ -297,14 +430,17 @@ impl Entry {
         }
     }
 
-    fn full(&self) -> Cow<'_, Full> {
+    pub(crate) fn full(&self) -> Cow<'_, Full> {
         match self {
             Entry::Plain { dot, value } => Cow::Owned(Full {
-                bases: vec![Base {
-                    dot: *dot,
-                    value: value.clone(),
-                    cfloor: Counters::default(),
-                }],
+                reg: Register {
+                    bases: vec![Base {
+                        dot: *dot,
+                        value: value.clone(),
+                        cfloor: Counters::default(),
+                    }],
+                    counters: Counters::default(),
+                },
                 ..Full::default()
             }),
             Entry::Full(f) => Cow::Borrowed(f),
@@ -327,16 +463,18 @@ impl Entry {
     /// states have one representation and the common case stays small.
     fn normalize(&mut self) {
         let Entry::Full(f) = self else { return };
-        let plain = f.bases.len() == 1
-            && f.bases[0].cfloor.is_empty()
+        let plain = f.reg.bases.len() == 1
+            && f.reg.bases[0].cfloor.is_empty()
             && f.floor.is_empty()
             && f.cfloor.is_empty()
-            && f.counters.is_empty()
+            && f.reg.counters.is_empty()
             && f.members.is_empty()
+            && f.fields.is_empty()
+            && f.zset.is_empty()
             && f.xfloor.is_empty()
             && f.xents.is_empty();
         if plain {
-            if let Some(b) = f.bases.pop() {
+            if let Some(b) = f.reg.bases.pop() {
                 *self = Entry::Plain {
                     dot: b.dot,
                     value: b.value,
@@ -384,36 +522,9 @@ impl Entry {
     /// The string value, if the key holds a live string (whatever the winning type; the
     /// caller checks [`Entry::kind`] first).
     pub fn string_value(&self) -> Option<Cow<'_, [u8]>> {
-        let f = match self {
-            Entry::Plain { value, .. } => return Some(Cow::Borrowed(value)),
-            Entry::Full(f) => f,
-        };
-        let c = f.counter_contribution();
-        let base = f.bases.first();
-        if c.ops == 0 {
-            return base.map(|b| Cow::Borrowed(&b.value[..]));
-        }
-        let raw: &[u8] = base.map(|b| &b.value[..]).unwrap_or(b"0");
-        if c.fops == 0 {
-            if let Some(i) = num::parse_i64(raw) {
-                let v = (i as i128)
-                    .saturating_add(c.isum)
-                    .clamp(i64::MIN as i128, i64::MAX as i128);
-                return Some(Cow::Owned(v.to_string().into_bytes()));
-            }
-        }
-        match num::parse_f64(raw) {
-            Some(x) => {
-                let v = x + c.isum as f64 + c.fsum;
-                let v = if v.is_finite() {
-                    v
-                } else {
-                    v.clamp(f64::MIN, f64::MAX)
-                };
-                Some(Cow::Owned(num::format_float_human(v).into_bytes()))
-            }
-            // A winning SET of a non-number drops the increments it did not observe.
-            None => base.map(|b| Cow::Borrowed(&b.value[..])),
+        match self {
+            Entry::Plain { value, .. } => Some(Cow::Borrowed(value)),
+            Entry::Full(f) => f.reg.value(&f.cfloor),
         }
     }
 
@@ -429,15 +540,15 @@ impl Entry {
             .map(|(k, _)| &k.0[..])
     }
 
-    /// Number of live members.
+    /// Number of live set members.
     pub fn card(&self) -> usize {
         match self {
-            Entry::Full(f) => f.live_member_count(),
+            Entry::Full(f) => f.members.values().filter(|m| !m.dots.is_empty()).count(),
             Entry::Plain { .. } => 0,
         }
     }
 
-    /// Whether `m` is a live member.
+    /// Whether `m` is a live set member.
     pub fn is_member(&self, m: &[u8]) -> bool {
         match self {
             Entry::Full(f) => f.members.get(m).is_some_and(|s| !s.dots.is_empty()),
@@ -445,7 +556,7 @@ impl Entry {
         }
     }
 
-    fn apply(&mut self, delta: Full) -> Entry {
+    pub(crate) fn apply(&mut self, delta: Full) -> Entry {
         let d = Entry::Full(Box::new(delta));
         self.merge(&d);
         let mut d = d;
@@ -464,37 +575,40 @@ impl Entry {
             *self = Entry::plain(dot, value);
             return Entry::Full(Box::new(Full {
                 floor,
-                bases: vec![Base {
-                    dot,
-                    value: value.into(),
-                    cfloor: Counters::default(),
-                }],
+                reg: Register {
+                    bases: vec![Base {
+                        dot,
+                        value: value.into(),
+                        cfloor: Counters::default(),
+                    }],
+                    counters: Counters::default(),
+                },
                 ..Full::default()
             }));
         }
         let cur = self.full();
-        let delta = Full {
-            floor: cur.observed(),
-            bases: vec![Base {
-                dot,
-                value: value.into(),
-                cfloor: cur.counters.clone(),
-            }],
-            xfloor: if keep_ttl {
-                cur.dead_ttl_floor()
-            } else {
-                cur.observed_expiry()
-            },
-            xents: deadline
-                .map(|d| {
-                    vec![ExpiryWrite {
-                        dot,
-                        deadline: Some(d),
-                    }]
-                })
-                .unwrap_or_default(),
-            ..Full::default()
+        let mut delta = cur.removal();
+        // The new base resets the counters it observed; the key-level counter floor is not
+        // needed for that (it would also floor increments the base already accounts for).
+        delta.cfloor = Counters::default();
+        delta.reg.bases = vec![Base {
+            dot,
+            value: value.into(),
+            cfloor: cur.reg.counters.clone(),
+        }];
+        delta.xfloor = if keep_ttl {
+            cur.dead_ttl_floor()
+        } else {
+            cur.observed_expiry()
         };
+        delta.xents = deadline
+            .map(|d| {
+                vec![ExpiryWrite {
+                    dot,
+                    deadline: Some(d),
+                }]
+            })
+            .unwrap_or_default();
         drop(cur);
         self.apply(delta)
     }
@@ -506,40 +620,16 @@ impl Entry {
             return None;
         }
         let cur = self.full();
-        let delta = Full {
-            floor: cur.observed(),
-            cfloor: cur.counters.clone(),
-            xfloor: cur.observed_expiry(),
-            ..Full::default()
-        };
+        let mut delta = cur.removal();
+        delta.xfloor = cur.observed_expiry();
         drop(cur);
         Some(self.apply(delta))
-    }
-
-    /// Records one increment in this region's counter record (`add` puts the amount in the
-    /// integer or float sum) and returns the delta. A key revived by it drops TTL writes
-    /// left on the dead key.
-    fn count(&mut self, dot: Dot, add: impl FnOnce(&mut Totals)) -> Entry {
-        let f = self.full();
-        let mut t: Totals = f.counters.get(dot.region);
-        let xfloor = f.dead_ttl_floor();
-        drop(f);
-        t.ops = t.ops.saturating_add(1);
-        t.last = dot.hlc;
-        add(&mut t);
-        let mut counters = Counters::default();
-        counters.put(dot.region, t);
-        self.apply(Full {
-            counters,
-            xfloor,
-            ..Full::default()
-        })
     }
 
     /// `INCRBY`: adds to this region's counter. Returns the new value and the delta.
     pub fn incr_by(&mut self, dot: Dot, by: i64) -> Result<(i64, Entry), NumError> {
         let cur = match self.string_value() {
-            Some(v) => num::parse_i64(&v).ok_or(NumError::NotInteger)?,
+            Some(v) => crate::num::parse_i64(&v).ok_or(NumError::NotInteger)?,
             None => 0,
         };
         let new = cur.checked_add(by).ok_or(NumError::Overflow)?;
@@ -551,7 +641,7 @@ impl Entry {
     /// the delta.
     pub fn incr_by_float(&mut self, dot: Dot, by: f64) -> Result<(Vec<u8>, Entry), NumError> {
         let cur = match self.string_value() {
-            Some(v) => num::parse_f64(&v).ok_or(NumError::NotFloat)?,
+            Some(v) => crate::num::parse_f64(&v).ok_or(NumError::NotFloat)?,
             None => 0.0,
         };
         let new = cur + by;
@@ -567,6 +657,20 @@ impl Entry {
             .map(|v| v.into_owned())
             .unwrap_or_default();
         Ok((shown, delta))
+    }
+
+    /// Records one increment in this region's string counter record. A key revived by it
+    /// drops TTL writes left on the dead key.
+    fn count(&mut self, dot: Dot, add: impl FnOnce(&mut crate::counter::Totals)) -> Entry {
+        let f = self.full();
+        let reg = f.reg.bump(dot, add);
+        let xfloor = f.dead_ttl_floor();
+        drop(f);
+        self.apply(Full {
+            reg,
+            xfloor,
+            ..Full::default()
+        })
     }
 
     /// `SADD`: a new add dot for every member (a re-add wins over a concurrent remove).
@@ -640,6 +744,125 @@ impl Entry {
         (removed, Some(self.apply(delta)))
     }
 
+    /// Removes the observed writes of each element of a hash or sorted set. Returns how many
+    /// were live, and the delta (`None` if nothing was removed). Removing the last element
+    /// deletes the key with its TTL.
+    pub(crate) fn remove_fields<'a>(
+        &mut self,
+        coll: Coll,
+        names: impl IntoIterator<Item = &'a [u8]>,
+    ) -> (usize, Option<Entry>) {
+        let Entry::Full(f) = &*self else {
+            return (0, None);
+        };
+        let map = f.coll(coll);
+        let mut delta = Full::default();
+        for n in names {
+            if let Some(s) = map.get(n) {
+                if s.is_live() && !delta.coll(coll).contains_key(n) {
+                    delta.coll_mut(coll).insert(Member(n.into()), s.removal());
+                }
+            }
+        }
+        let removed = delta.coll(coll).len();
+        if removed == 0 {
+            return (0, None);
+        }
+        if !f.has_other_content(coll, delta.coll(coll)) {
+            delta.xfloor = f.observed_expiry();
+        }
+        (removed, Some(self.apply(delta)))
+    }
+
+    /// Writes a whole value into a field (`HSET`, `ZADD`): an observed overwrite of the
+    /// field's earlier writes. The caller groups several fields of one command into one delta.
+    pub(crate) fn field_write(
+        &self,
+        coll: Coll,
+        dot: Dot,
+        name: &[u8],
+        value: Box<[u8]>,
+    ) -> FieldState {
+        let f = self.full();
+        let cur = f.coll(coll).get(name);
+        let mut floor = VersionVector::new();
+        if let Some(c) = cur {
+            c.observe(&mut floor);
+        }
+        FieldState {
+            dots: vec![dot],
+            floor,
+            cfloor: Counters::default(),
+            reg: Register {
+                bases: vec![Base {
+                    dot,
+                    value,
+                    cfloor: cur.map(|c| c.reg.counters.clone()).unwrap_or_default(),
+                }],
+                counters: Counters::default(),
+            },
+        }
+    }
+
+    /// One increment of a field's counter (`HINCRBY`, `ZINCRBY`): an add dot (so the field
+    /// exists, add-wins) and this region's new counter record.
+    pub(crate) fn field_bump(
+        &self,
+        coll: Coll,
+        dot: Dot,
+        name: &[u8],
+        add: impl FnOnce(&mut crate::counter::Totals),
+    ) -> FieldState {
+        let f = self.full();
+        let reg = match f.coll(coll).get(name) {
+            Some(c) => c.reg.bump(dot, add),
+            None => Register::default().bump(dot, add),
+        };
+        FieldState {
+            dots: vec![dot],
+            reg,
+            ..FieldState::default()
+        }
+    }
+
+    /// Applies field writes of one command as one delta (a key revived by them drops TTL
+    /// writes left on the dead key).
+    pub(crate) fn apply_fields(
+        &mut self,
+        coll: Coll,
+        fields: BTreeMap<Member, FieldState>,
+    ) -> Entry {
+        let mut delta = Full {
+            xfloor: self.full().dead_ttl_floor(),
+            ..Full::default()
+        };
+        *delta.coll_mut(coll) = fields;
+        self.apply(delta)
+    }
+
+    /// A live field of a hash or sorted set.
+    pub(crate) fn field(&self, coll: Coll, name: &[u8]) -> Option<&FieldState> {
+        match self {
+            Entry::Full(f) => f.coll(coll).get(name).filter(|s| s.is_live()),
+            Entry::Plain { .. } => None,
+        }
+    }
+
+    /// Live fields of a hash or sorted set, in byte order of their names.
+    pub(crate) fn live_fields(
+        &self,
+        coll: Coll,
+    ) -> impl Iterator<Item = (&[u8], &FieldState)> + '_ {
+        let map = match self {
+            Entry::Full(f) => Some(f.coll(coll)),
+            Entry::Plain { .. } => None,
+        };
+        map.into_iter()
+            .flat_map(|m| m.iter())
+            .filter(|(_, s)| s.is_live())
+            .map(|(k, s)| (&k.0[..], s))
+    }
+
     /// `EXPIRE` (a deadline) or `PERSIST` (`None`): replaces the TTL writes observed.
     pub fn set_expiry(&mut self, dot: Dot, deadline: Option<u64>) -> Entry {
         let xfloor = self.full().observed_expiry();
@@ -656,17 +879,17 @@ impl Entry {
             Entry::Plain { dot, .. } => return dot.hlc,
             Entry::Full(f) => f,
         };
-        let mut h = Hlc(0);
-        for b in &f.bases {
-            h = h.max(b.dot.hlc);
-        }
-        for (_, t) in f.counters.iter() {
-            h = h.max(t.last);
-        }
+        let mut h = f.reg.max_hlc();
         for m in f.members.values() {
             if let Some(d) = m.dots.last() {
                 h = h.max(d.hlc);
             }
+        }
+        for s in f.fields.values().chain(f.zset.values()) {
+            for d in &s.dots {
+                h = h.max(d.hlc);
+            }
+            h = h.max(s.reg.max_hlc());
         }
         for x in &f.xents {
             h = h.max(x.dot.hlc);
@@ -686,93 +909,110 @@ impl Entry {
     /// into the value and dead entries go too. (Collecting those in a linked group needs the
     /// group-wide stable vector and is not done here.)
     pub fn compact(&mut self, received: &VersionVector, lone: bool) -> bool {
-        self.compact_members(received, lone, None)
+        self.compact_only(received, lone, None)
     }
 
-    /// [`Entry::compact`] after applying `delta`: only the set members the delta touched can
-    /// have new removal metadata, so only they are looked at (a write to a big set stays
-    /// proportional to the write, not to the set).
+    /// [`Entry::compact`] after applying `delta`: only the collection elements the delta
+    /// touched can have new removal metadata, so only they are looked at (a write to a big
+    /// collection stays proportional to the write, not to the collection).
     pub fn compact_after(&mut self, delta: &Entry, received: &VersionVector, lone: bool) -> bool {
         match delta {
-            // A grown key floor may have emptied any member: look at all of them.
-            Entry::Full(d) if !d.floor.is_empty() => self.compact_members(received, lone, None),
-            Entry::Full(d) => self.compact_members(received, lone, Some(&d.members)),
-            Entry::Plain { .. } => self.compact_members(received, lone, Some(&BTreeMap::new())),
+            // A grown key floor may have emptied any element: look at all of them.
+            Entry::Full(d) if !d.floor.is_empty() => self.compact_only(received, lone, None),
+            Entry::Full(d) => self.compact_only(received, lone, Some(d)),
+            Entry::Plain { .. } => self.compact_only(received, lone, Some(&Full::default())),
         }
     }
 
-    fn compact_members(
-        &mut self,
-        received: &VersionVector,
-        lone: bool,
-        only: Option<&BTreeMap<Member, MemberState>>,
-    ) -> bool {
+    fn compact_only(&mut self, received: &VersionVector, lone: bool, only: Option<&Full>) -> bool {
         let Entry::Full(f) = self else { return false };
         f.floor.prune(received);
         f.xfloor.prune(received);
-        let keep = |m: &mut MemberState| {
+        let keep_member = |m: &mut MemberState| {
             m.floor.prune(received);
             !(m.dots.is_empty() && m.floor.is_empty())
         };
+        // A dead field's counter records may go only in a lone region (see FieldState::is_dead).
+        let keep_field = |s: &mut FieldState| {
+            s.floor.prune(received);
+            if lone && !s.is_live() {
+                return false;
+            }
+            !s.is_dead()
+        };
         match only {
-            None => f.members.retain(|_, m| keep(m)),
-            Some(touched) => {
-                for k in touched.keys() {
+            None => {
+                f.members.retain(|_, m| keep_member(m));
+                f.fields.retain(|_, s| keep_field(s));
+                f.zset.retain(|_, s| keep_field(s));
+            }
+            Some(d) => {
+                for k in d.members.keys() {
                     if let Some(m) = f.members.get_mut(k) {
-                        if !keep(m) {
+                        if !keep_member(m) {
                             f.members.remove(k);
+                        }
+                    }
+                }
+                for c in [Coll::Hash, Coll::ZSet] {
+                    for k in d.coll(c).keys() {
+                        let map = f.coll_mut(c);
+                        if let Some(s) = map.get_mut(k) {
+                            if !keep_field(s) {
+                                map.remove(k);
+                            }
                         }
                     }
                 }
             }
         }
         if lone {
-            match f.kind() {
-                Some(Kind::String) => f.members.clear(),
-                Some(Kind::Set) => {
-                    f.bases.clear();
-                    f.counters = Counters::default();
-                    f.cfloor = Counters::default();
-                }
-                None => {
-                    *self = Entry::default();
-                    return true;
-                }
+            let kind = f.kind();
+            if kind != Some(Kind::String) {
+                f.reg = Register::default();
+                f.cfloor = Counters::default();
             }
-            f.bases.truncate(1);
+            if kind != Some(Kind::Set) {
+                f.members.clear();
+            }
+            if kind != Some(Kind::Hash) {
+                f.fields.clear();
+            }
+            if kind != Some(Kind::ZSet) {
+                f.zset.clear();
+            }
+            if kind.is_none() {
+                *self = Entry::default();
+                return true;
+            }
             if f.xents.iter().any(|x| x.deadline.is_none()) {
                 f.xents.clear();
             }
             f.xents.sort_by_key(|x| (x.deadline, x.dot));
             let keep = f.xents.len().saturating_sub(1);
             f.xents.drain(..keep);
-            // Fold the counters into the value when it is printed as an integer or has no
-            // counters left to add: the next increment starts a fresh record.
-            if !f.counters.is_empty() {
-                let c = f.counter_contribution();
-                if c.ops == 0 {
-                    f.counters = Counters::default();
-                    f.cfloor = Counters::default();
-                    if let Some(b) = f.bases.first_mut() {
-                        b.cfloor = Counters::default();
+            f.reg.fold_lone(&mut f.cfloor, false);
+            let fold = |s: &mut FieldState, as_score: bool| {
+                if s.dots.len() > 1 {
+                    s.dots.drain(..s.dots.len() - 1);
+                }
+                s.reg.fold_lone(&mut s.cfloor, as_score);
+            };
+            match only {
+                None => {
+                    f.fields.values_mut().for_each(|s| fold(s, false));
+                    f.zset.values_mut().for_each(|s| fold(s, true));
+                }
+                Some(d) => {
+                    for k in d.fields.keys() {
+                        if let Some(s) = f.fields.get_mut(k) {
+                            fold(s, false);
+                        }
                     }
-                } else if c.fops == 0
-                    && f.bases
-                        .first()
-                        .is_none_or(|b| crate::num::parse_i64(&b.value).is_some())
-                {
-                    let v = Entry::Full(f.clone())
-                        .string_value()
-                        .map(|v| v.into_owned());
-                    if let Some(v) = v {
-                        let dot = f.string_dot().unwrap_or_default();
-                        f.counters = Counters::default();
-                        f.cfloor = Counters::default();
-                        f.bases = vec![Base {
-                            dot,
-                            value: v.into(),
-                            cfloor: Counters::default(),
-                        }];
+                    for k in d.zset.keys() {
+                        if let Some(s) = f.zset.get_mut(k) {
+                            fold(s, true);
+                        }
                     }
                 }
             }
@@ -794,16 +1034,27 @@ impl Entry {
                     || f.members
                         .values()
                         .any(|m| !m.floor.is_empty() || m.dots.is_empty())
+                    || f.fields
+                        .values()
+                        .chain(f.zset.values())
+                        .any(|s| !s.floor.is_empty() || !s.is_live())
                     || (f.kind().is_none())
             }
         }
     }
 
-    /// Like [`Entry::has_metadata`], looking only at the key-level floors and the set members
-    /// `delta` touched (so a write to a big set does not scan it).
+    /// Like [`Entry::has_metadata`], looking only at the key-level floors and the elements
+    /// `delta` touched (so a write to a big collection does not scan it).
     pub fn has_metadata_after(&self, delta: &Entry) -> bool {
         let (Entry::Full(f), Entry::Full(d)) = (self, delta) else {
             return self.has_metadata();
+        };
+        let touched_fields = |c: Coll| {
+            d.coll(c).keys().any(|k| {
+                f.coll(c)
+                    .get(k)
+                    .is_some_and(|s| !s.floor.is_empty() || !s.is_live())
+            })
         };
         !f.floor.is_empty()
             || !f.xfloor.is_empty()
@@ -812,25 +1063,46 @@ impl Entry {
                     .get(k)
                     .is_some_and(|m| !m.floor.is_empty() || m.dots.is_empty())
             })
-            || (f.string_dot().is_none() && d.members.is_empty() && !f.has_live_member())
+            || touched_fields(Coll::Hash)
+            || touched_fields(Coll::ZSet)
+            || (d.members.is_empty()
+                && d.fields.is_empty()
+                && d.zset.is_empty()
+                && f.kind().is_none())
     }
 
-    /// Feeds the client-visible contents (type, value or members, TTL deadline) to `out`, for
-    /// digests that must be equal in converged regions whatever metadata each still holds.
+    /// Feeds the client-visible contents (type, value or elements, TTL deadline) to `out`,
+    /// for digests that must be equal in converged regions whatever metadata each still holds.
     pub fn logical_digest(&self, out: &mut dyn FnMut(&[u8])) {
+        let bytes = |out: &mut dyn FnMut(&[u8]), b: &[u8]| {
+            out(&(b.len() as u64).to_be_bytes());
+            out(b);
+        };
         match self.kind() {
             Some(Kind::String) => {
                 out(b"s");
                 if let Some(v) = self.string_value() {
-                    out(&(v.len() as u64).to_be_bytes());
-                    out(&v);
+                    bytes(out, &v);
                 }
             }
             Some(Kind::Set) => {
                 out(b"S");
                 for m in self.members() {
-                    out(&(m.len() as u64).to_be_bytes());
-                    out(m);
+                    bytes(out, m);
+                }
+            }
+            Some(Kind::Hash) => {
+                out(b"H");
+                for (k, s) in self.live_fields(Coll::Hash) {
+                    bytes(out, k);
+                    bytes(out, &s.value());
+                }
+            }
+            Some(Kind::ZSet) => {
+                out(b"Z");
+                for (k, s) in self.live_fields(Coll::ZSet) {
+                    bytes(out, k);
+                    out(&s.score().to_bits().to_be_bytes());
                 }
             }
             None => return out(b"-"),
@@ -842,5 +1114,17 @@ impl Entry {
             }
             None => out(b"p"),
         }
+    }
+}
+
+impl FieldState {
+    /// The field's value as a string (hash fields).
+    pub fn value_bytes(&self) -> Cow<'_, [u8]> {
+        self.value()
+    }
+
+    /// The member's score (sorted sets).
+    pub fn score_value(&self) -> f64 {
+        self.score()
     }
 }

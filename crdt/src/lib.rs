@@ -7,15 +7,19 @@
 
 pub mod counter;
 pub mod entry;
+pub mod fields;
 pub mod hlc;
 pub mod num;
+pub mod register;
 pub mod vv;
 
 #[cfg(any(test, feature = "arbitrary"))]
 pub mod arbitrary;
 
-pub use entry::{Base, Entry, Expiry, Full, Kind, Member, MemberState, NumError};
+pub use entry::{Base, Entry, Expiry, FieldState, Full, Kind, Member, MemberState, NumError};
+pub use fields::FieldNumError;
 pub use hlc::{Dot, Hlc, RegionId};
+pub use register::Register;
 pub use vv::VersionVector;
 
 /// FNV-1a, 64-bit: a stable hash for digests (the same on every platform and build).

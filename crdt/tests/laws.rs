@@ -449,10 +449,149 @@ fn extreme_counter_records_from_a_peer_do_not_panic() {
             fsum: 0.0,
         },
     );
-    f.counters.merge(&counters);
+    f.reg.counters.merge(&counters);
     let mut mine = Entry::default();
     mine.merge(&evil);
     let _ = mine.string_value();
     let _ = mine.incr_by(dot(1, 3), 1);
     let _ = mine.incr_by_float(dot(1, 4), 1.0);
+}
+
+// ---- Hashes and sorted sets: the spec's examples ----
+
+fn hv(e: &Entry, f: &str) -> Option<String> {
+    e.hget(f.as_bytes())
+        .map(|v| String::from_utf8_lossy(&v).into_owned())
+}
+
+#[test]
+fn hset_different_fields_concurrently_keeps_both() {
+    let (mut a, mut b) = (Entry::default(), Entry::default());
+    a.hset(dot(1, 5), [(&b"f1"[..], &b"a"[..])]);
+    b.hset(dot(2, 6), [(&b"f2"[..], &b"b"[..])]);
+    sync(&mut a, &mut b);
+    assert_eq!(a.kind(), Some(Kind::Hash));
+    assert_eq!(hv(&a, "f1").as_deref(), Some("a"));
+    assert_eq!(hv(&a, "f2").as_deref(), Some("b"));
+    assert_eq!(a, b);
+}
+
+#[test]
+fn hdel_removes_only_observed_values() {
+    let (mut a, mut b) = (Entry::default(), Entry::default());
+    a.hset(dot(1, 1), [(&b"f"[..], &b"1"[..]), (&b"g"[..], &b"1"[..])]);
+    sync(&mut a, &mut b);
+    a.hdel([&b"f"[..], &b"g"[..]]);
+    b.hset(dot(2, 2), [(&b"f"[..], &b"2"[..])]);
+    sync(&mut a, &mut b);
+    assert_eq!(hv(&a, "f").as_deref(), Some("2"));
+    assert_eq!(hv(&a, "g"), None);
+    assert_eq!(a.hlen(), 1);
+    assert_eq!(a, b);
+}
+
+#[test]
+fn concurrent_hincrby_sum() {
+    let (mut a, mut b) = (Entry::default(), Entry::default());
+    a.hincr_by(dot(1, 10), b"n", 7).unwrap();
+    b.hincr_by(dot(2, 11), b"n", 3).unwrap();
+    sync(&mut a, &mut b);
+    assert_eq!(hv(&a, "n").as_deref(), Some("10"));
+    assert_eq!(a, b);
+}
+
+#[test]
+fn hset_resets_a_counter_field_like_set() {
+    let (mut a, mut b) = (Entry::default(), Entry::default());
+    a.hincr_by(dot(1, 10), b"c", 10).unwrap();
+    sync(&mut a, &mut b);
+    a.hset(dot(1, 20), [(&b"c"[..], &b"100"[..])]);
+    b.hincr_by(dot(2, 21), b"c", 5).unwrap();
+    sync(&mut a, &mut b);
+    assert_eq!(hv(&a, "c").as_deref(), Some("105"));
+    assert_eq!(hv(&b, "c").as_deref(), Some("105"));
+}
+
+#[test]
+fn hdel_vs_concurrent_hincrby_keeps_the_unobserved_increment() {
+    let (mut a, mut b) = (Entry::default(), Entry::default());
+    a.hset(dot(1, 1), [(&b"c"[..], &b"10"[..])]);
+    sync(&mut a, &mut b);
+    a.hdel([&b"c"[..]]);
+    b.hincr_by(dot(2, 2), b"c", 3).unwrap();
+    sync(&mut a, &mut b);
+    assert_eq!(hv(&a, "c").as_deref(), Some("3"));
+    assert_eq!(a, b);
+}
+
+#[test]
+fn zrem_vs_concurrent_zincrby_gives_the_increment() {
+    // x=4.1 synced; ZREM z x ‖ ZINCRBY z 2 x → x=2.0
+    let (mut a, mut b) = (Entry::default(), Entry::default());
+    a.zadd(dot(1, 1), [(&b"x"[..], 4.1)]);
+    sync(&mut a, &mut b);
+    a.zrem([&b"x"[..]]);
+    b.zincr_by(dot(2, 2), b"x", 2.0).unwrap();
+    sync(&mut a, &mut b);
+    assert_eq!(a.zscore(b"x"), Some(2.0));
+    assert_eq!(a, b);
+}
+
+#[test]
+fn concurrent_zadd_later_wins() {
+    let (mut a, mut b) = (Entry::default(), Entry::default());
+    a.zadd(dot(1, 5), [(&b"x"[..], 1.1)]);
+    b.zadd(dot(2, 6), [(&b"x"[..], 2.1)]);
+    sync(&mut a, &mut b);
+    assert_eq!(a.zscore(b"x"), Some(2.1));
+    assert_eq!(a, b);
+}
+
+#[test]
+fn concurrent_zincrby_sum_on_top_of_the_score() {
+    let (mut a, mut b) = (Entry::default(), Entry::default());
+    a.zadd(dot(1, 1), [(&b"x"[..], 1.0)]);
+    sync(&mut a, &mut b);
+    a.zincr_by(dot(1, 2), b"x", 0.5).unwrap();
+    b.zincr_by(dot(2, 3), b"x", 2.0).unwrap();
+    sync(&mut a, &mut b);
+    assert_eq!(a.zscore(b"x"), Some(3.5));
+    assert_eq!(a, b);
+}
+
+#[test]
+fn hash_vs_set_type_conflict_later_type_wins() {
+    let (mut a, mut b) = (Entry::default(), Entry::default());
+    a.hset(dot(1, 5), [(&b"f"[..], &b"v"[..])]);
+    b.zadd(dot(2, 6), [(&b"m"[..], 1.0)]);
+    sync(&mut a, &mut b);
+    assert_eq!(a.kind(), Some(Kind::ZSet));
+    assert_eq!(b.kind(), Some(Kind::ZSet));
+    // An observed delete removes both types' content.
+    a.delete().unwrap();
+    assert_eq!(a.kind(), None);
+}
+
+/// Shrunk by `five_replicas_converge_with_compaction`: a DEL that floored a sorted-set
+/// member's counter arrived before the increment it floored; compaction dropped the member's
+/// record with its counter floor, so the old increment came back structurally.
+#[test]
+fn counter_floor_of_a_dead_field_survives_compaction_until_its_increment_arrives() {
+    let mut received = crdt::VersionVector::new();
+    received.set_max(RegionId(3), Hlc(u64::MAX));
+    let mut origin = Entry::default();
+    let (_, inc) = origin.zincr_by(dot(5, 10), b"a", 0.5).unwrap();
+    let mut deleter = origin.clone();
+    let del = deleter.delete().unwrap();
+    // A third region gets the DEL first, compacts, then the increment.
+    let mut third = Entry::default();
+    third.merge(&del);
+    third.compact(&received, false);
+    third.merge(&inc);
+    third.compact(&received, false);
+    // A later increment in region 5 must count only itself.
+    let (_, inc2) = origin.zincr_by(dot(5, 20), b"a", 1.0).unwrap();
+    origin.merge(&del);
+    third.merge(&inc2);
+    assert_eq!(third.zscore(b"a"), Some(1.0));
 }

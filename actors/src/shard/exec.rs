@@ -76,6 +76,13 @@ impl Shard {
         kind
     }
 
+    /// Whether a write of type `want` may go to `key`: it is absent, dead, expired or holds
+    /// that type (else the caller replies WRONGTYPE).
+    pub(super) fn kind_ok(&mut self, slot: u16, key: &[u8], now: u64, want: Kind) -> bool {
+        self.kind_for_write(slot, key, now)
+            .is_none_or(|k| k == want)
+    }
+
     /// Runs one write on the entry of `key` and replicates its delta.
     fn write<T>(
         &mut self,
@@ -190,13 +197,13 @@ impl Shard {
             }
             Command::Append { key, value } => {
                 let cur = match self.kind_for_write(slot, &key, now) {
-                    Some(Kind::Set) => return w.error(WRONGTYPE),
                     Some(Kind::String) => self
                         .keys
                         .get(slot, &key)
                         .and_then(|e| e.string_value().map(|v| v.into_owned()))
                         .unwrap_or_default(),
                     None => Vec::new(),
+                    Some(_) => return w.error(WRONGTYPE),
                 };
                 let mut new = cur;
                 new.extend_from_slice(&value);
@@ -212,7 +219,7 @@ impl Shard {
                 Some(e) => w.int(e.string_value().map(|v| v.len()).unwrap_or(0) as i64),
             },
             Command::IncrBy { key, by } => {
-                if self.kind_for_write(slot, &key, now) == Some(Kind::Set) {
+                if !self.kind_ok(slot, &key, now, Kind::String) {
                     return w.error(WRONGTYPE);
                 }
                 if self.ctx.log.is_none() {
@@ -235,7 +242,7 @@ impl Shard {
                 }
             }
             Command::IncrByFloat { key, by } => {
-                if self.kind_for_write(slot, &key, now) == Some(Kind::Set) {
+                if !self.kind_ok(slot, &key, now, Kind::String) {
                     return w.error(WRONGTYPE);
                 }
                 let r = self.write(slot, &key, |e, dot| match e.incr_by_float(dot, by) {
@@ -248,7 +255,7 @@ impl Shard {
                 }
             }
             Command::SAdd { key, members } => {
-                if self.kind_for_write(slot, &key, now) == Some(Kind::String) {
+                if !self.kind_ok(slot, &key, now, Kind::Set) {
                     return w.error(WRONGTYPE);
                 }
                 let added = self.write(slot, &key, |e, dot| {
@@ -258,12 +265,12 @@ impl Shard {
                 w.int(added as i64);
             }
             Command::SRem { key, members } => match self.kind_for_write(slot, &key, now) {
-                Some(Kind::String) => w.error(WRONGTYPE),
                 None => w.int(0),
                 Some(Kind::Set) => {
                     let n = self.write(slot, &key, |e, _| e.srem(members.iter().map(|m| &m[..])));
                     w.int(n as i64);
                 }
+                Some(_) => w.error(WRONGTYPE),
             },
             Command::SMembers(key) => match self.read(slot, &key, now) {
                 None => w.set(0),

@@ -568,6 +568,8 @@ pub(crate) fn type_name(e: &Entry) -> &'static str {
     match e.kind() {
         Some(crdt::Kind::String) => "string",
         Some(crdt::Kind::Set) => "set",
+        Some(crdt::Kind::Hash) => "hash",
+        Some(crdt::Kind::ZSet) => "zset",
         #[allow(unreachable_patterns)]
         Some(_) => "none",
         None => "none",
