@@ -42,6 +42,16 @@ pub enum Op {
     ZIncrBy(Vec<u8>, f64),
     /// `ZREM k m…`.
     ZRem(Vec<Vec<u8>>),
+    /// `LPUSH` (true) / `RPUSH` (false) `k v…`.
+    Push(bool, Vec<Vec<u8>>),
+    /// `LPOP` (true) / `RPOP` (false) `k count`.
+    Pop(bool, usize),
+    /// `LSET k index v` (index taken modulo the length).
+    LSet(usize, Vec<u8>),
+    /// `LINSERT k AFTER|BEFORE pivot v` on the element at an index (modulo the length).
+    LInsert(usize, bool, Vec<u8>),
+    /// `LREM`/`LTRIM`-like removal of the elements at these indices (modulo the length).
+    LRemove(Vec<usize>),
 }
 
 fn member() -> impl Strategy<Value = Vec<u8>> {
@@ -83,6 +93,11 @@ pub fn op() -> impl Strategy<Value = Op> {
         (member(), prop::sample::select(vec![0.5f64, -1.0, 2.0]))
             .prop_map(|(m, x)| Op::ZIncrBy(m, x)),
         prop::collection::vec(member(), 1..3).prop_map(Op::ZRem),
+        (any::<bool>(), prop::collection::vec(value(), 1..3)).prop_map(|(l, v)| Op::Push(l, v)),
+        (any::<bool>(), 1usize..3).prop_map(|(l, n)| Op::Pop(l, n)),
+        (0usize..8, value()).prop_map(|(i, v)| Op::LSet(i, v)),
+        (0usize..8, any::<bool>(), value()).prop_map(|(i, a, v)| Op::LInsert(i, a, v)),
+        prop::collection::vec(0usize..8, 1..3).prop_map(Op::LRemove),
     ]
 }
 
@@ -94,6 +109,7 @@ fn type_ok(e: &Entry, op: &Op) -> bool {
         Op::SAdd(_) | Op::SRem(_) => Kind::Set,
         Op::HSet(_) | Op::HDel(_) | Op::HIncrBy(..) | Op::HIncrByFloat(..) => Kind::Hash,
         Op::ZAdd(..) | Op::ZIncrBy(..) | Op::ZRem(_) => Kind::ZSet,
+        Op::Push(..) | Op::Pop(..) | Op::LSet(..) | Op::LInsert(..) | Op::LRemove(_) => Kind::List,
         // SET replaces any type; DEL, EXPIRE and PERSIST apply to all.
         _ => return true,
     };
@@ -123,6 +139,26 @@ pub fn apply_local(e: &mut Entry, dot: Dot, op: &Op) -> Option<Entry> {
         Op::ZAdd(m, x) => Some(e.zadd(dot, [(&m[..], *x)])),
         Op::ZIncrBy(m, x) => e.zincr_by(dot, m, *x).ok().map(|(_, d)| d),
         Op::ZRem(ms) => e.zrem(ms.iter().map(|m| &m[..])).1,
+        Op::Push(left, vs) => {
+            let vs: Vec<&[u8]> = vs.iter().map(|v| &v[..]).collect();
+            e.list_push(dot, *left, &vs).1
+        }
+        Op::Pop(left, n) => e.list_pop(dot, *left, *n).1,
+        Op::LSet(i, v) => {
+            let n = e.list_len();
+            (n > 0).then(|| e.list_set(dot, i % n, v)).flatten()
+        }
+        Op::LInsert(i, after, v) => {
+            let n = e.list_len();
+            (n > 0)
+                .then(|| e.list_insert(dot, i % n, *after, v))
+                .flatten()
+        }
+        Op::LRemove(is) => {
+            let n = e.list_len();
+            let is: Vec<usize> = is.iter().map(|i| i % n.max(1)).collect();
+            (n > 0).then(|| e.list_remove(dot, &is)).flatten()
+        }
     }
 }
 

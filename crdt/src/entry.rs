@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::counter::Counters;
 use crate::hlc::{Dot, Hlc, RegionId};
+use crate::list::List;
 use crate::register::Register;
 use crate::vv::VersionVector;
 
@@ -45,6 +46,8 @@ pub enum Kind {
     Hash,
     /// Sorted sets: add-wins members with a score register each.
     ZSet,
+    /// Lists: a sequence CRDT (every concurrent insert survives).
+    List,
 }
 
 /// A key's state.
@@ -200,6 +203,8 @@ pub struct Full {
     pub fields: BTreeMap<Member, FieldState>,
     /// Sorted-set members.
     pub zset: BTreeMap<Member, FieldState>,
+    /// List elements (boxed: most keys are not lists).
+    pub list: Option<Box<List>>,
     /// Removes TTL writes observed by a DEL, an overwrite or a later EXPIRE/PERSIST.
     pub xfloor: VersionVector,
     /// TTL writes not removed, sorted by dot.
@@ -268,28 +273,39 @@ impl Full {
             .max()
     }
 
+    /// Visible list elements.
+    pub(crate) fn list_len(&self) -> usize {
+        self.list.as_ref().map_or(0, |l| l.len(&self.floor))
+    }
+
     fn has_live_member(&self) -> bool {
         self.members.values().any(|m| !m.dots.is_empty())
     }
 
-    fn kind(&self) -> Option<Kind> {
+    pub(crate) fn kind(&self) -> Option<Kind> {
         // The common cases stay cheap: one kind of content. Only a type conflict needs each
         // kind's latest dot (a scan of the collections).
         let s = self.string_dot().is_some();
         let m = self.has_live_member();
         let h = self.fields.values().any(FieldState::is_live);
         let z = self.zset.values().any(FieldState::is_live);
-        match (s, m, h, z) {
-            (false, false, false, false) => None,
-            (true, false, false, false) => Some(Kind::String),
-            (false, true, false, false) => Some(Kind::Set),
-            (false, false, true, false) => Some(Kind::Hash),
-            (false, false, false, true) => Some(Kind::ZSet),
+        let l = self.list_len() > 0;
+        match (s, m, h, z, l) {
+            (false, false, false, false, false) => None,
+            (true, false, false, false, false) => Some(Kind::String),
+            (false, true, false, false, false) => Some(Kind::Set),
+            (false, false, true, false, false) => Some(Kind::Hash),
+            (false, false, false, true, false) => Some(Kind::ZSet),
+            (false, false, false, false, true) => Some(Kind::List),
             _ => [
                 (self.string_dot(), Kind::String),
                 (self.set_dot(), Kind::Set),
                 (Full::fields_dot(&self.fields), Kind::Hash),
                 (Full::fields_dot(&self.zset), Kind::ZSet),
+                (
+                    self.list.as_ref().and_then(|l| l.max_dot(&self.floor)),
+                    Kind::List,
+                ),
             ]
             .into_iter()
             .filter_map(|(d, k)| d.map(|d| (d, k)))
@@ -309,6 +325,9 @@ impl Full {
         }
         for f in self.fields.values().chain(self.zset.values()) {
             f.observe(&mut vv);
+        }
+        if let Some(l) = &self.list {
+            l.observed(&mut vv);
         }
         vv
     }
@@ -374,6 +393,11 @@ impl Full {
             let mine = self.zset.entry(k.clone()).or_default();
             mine.merge(f, &self.floor);
         }
+        match (&mut self.list, &o.list) {
+            (_, None) => {}
+            (None, Some(l)) => self.list = Some(l.clone()),
+            (Some(mine), Some(l)) => mine.merge(l),
+        }
         if floor_grew {
             let kf = &self.floor;
             for m in self.members.values_mut() {
@@ -412,6 +436,7 @@ impl Full {
     fn has_other_content(&self, except: Coll, removed: &BTreeMap<Member, FieldState>) -> bool {
         self.string_dot().is_some()
             || self.has_live_member()
+            || self.list_len() > 0
             || (except != Coll::Hash && self.fields.values().any(FieldState::is_live))
             || (except != Coll::ZSet && self.zset.values().any(FieldState::is_live))
             || self
@@ -447,7 +472,7 @@ impl Entry {
         }
     }
 
-    fn full_mut(&mut self) -> &mut Full {
+    pub(crate) fn full_mut(&mut self) -> &mut Full {
         if let Entry::Plain { .. } = self {
             let f = self.full().into_owned();
             *self = Entry::Full(Box::new(f));
@@ -471,6 +496,7 @@ impl Entry {
             && f.members.is_empty()
             && f.fields.is_empty()
             && f.zset.is_empty()
+            && f.list.is_none()
             && f.xfloor.is_empty()
             && f.xents.is_empty();
         if plain {
@@ -891,6 +917,9 @@ impl Entry {
             }
             h = h.max(s.reg.max_hlc());
         }
+        if let Some(l) = &f.list {
+            h = h.max(l.max_hlc());
+        }
         for x in &f.xents {
             h = h.max(x.dot.hlc);
         }
@@ -926,6 +955,14 @@ impl Entry {
 
     fn compact_only(&mut self, received: &VersionVector, lone: bool, only: Option<&Full>) -> bool {
         let Entry::Full(f) = self else { return false };
+        // Elements the key floor covers become tombstones before the floor goes (else they
+        // would show again).
+        if let Some(l) = &mut f.list {
+            l.compact(&f.floor, lone);
+            if l.is_empty() {
+                f.list = None;
+            }
+        }
         f.floor.prune(received);
         f.xfloor.prune(received);
         let keep_member = |m: &mut MemberState| {
@@ -980,6 +1017,9 @@ impl Entry {
             }
             if kind != Some(Kind::ZSet) {
                 f.zset.clear();
+            }
+            if kind != Some(Kind::List) {
+                f.list = None;
             }
             if kind.is_none() {
                 *self = Entry::default();
@@ -1038,6 +1078,9 @@ impl Entry {
                         .values()
                         .chain(f.zset.values())
                         .any(|s| !s.floor.is_empty() || !s.is_live())
+                    || f.list
+                        .as_ref()
+                        .is_some_and(|l| l.tombstones() > 0 || l.orphan_count() > 0)
                     || (f.kind().is_none())
             }
         }
@@ -1065,6 +1108,9 @@ impl Entry {
             })
             || touched_fields(Coll::Hash)
             || touched_fields(Coll::ZSet)
+            || f.list
+                .as_ref()
+                .is_some_and(|l| l.tombstones() > 0 || l.orphan_count() > 0)
             || (d.members.is_empty()
                 && d.fields.is_empty()
                 && d.zset.is_empty()
@@ -1103,6 +1149,14 @@ impl Entry {
                 for (k, s) in self.live_fields(Coll::ZSet) {
                     bytes(out, k);
                     out(&s.score().to_bits().to_be_bytes());
+                }
+            }
+            Some(Kind::List) => {
+                out(b"L");
+                if let Entry::Full(f) = self {
+                    if let Some(l) = &f.list {
+                        l.digest(&f.floor, out);
+                    }
                 }
             }
             None => return out(b"-"),

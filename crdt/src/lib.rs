@@ -9,16 +9,21 @@ pub mod counter;
 pub mod entry;
 pub mod fields;
 pub mod hlc;
+pub mod list;
+pub mod lists;
 pub mod num;
 pub mod register;
 pub mod vv;
 
 #[cfg(any(test, feature = "arbitrary"))]
 pub mod arbitrary;
+#[cfg(any(test, feature = "arbitrary"))]
+pub mod arbitrary_list;
 
 pub use entry::{Base, Entry, Expiry, FieldState, Full, Kind, Member, MemberState, NumError};
 pub use fields::FieldNumError;
 pub use hlc::{Dot, Hlc, RegionId};
+pub use list::{Elem, ElemId, List};
 pub use register::Register;
 pub use vv::VersionVector;
 

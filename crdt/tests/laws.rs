@@ -595,3 +595,63 @@ fn counter_floor_of_a_dead_field_survives_compaction_until_its_increment_arrives
     third.merge(&inc2);
     assert_eq!(third.zscore(b"a"), Some(1.0));
 }
+
+// ---- Lists in the key entry ----
+
+fn lrange(e: &Entry) -> Vec<String> {
+    e.list_range(0, -1)
+        .into_iter()
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+        .collect()
+}
+
+#[test]
+fn concurrent_pushes_all_survive_in_one_order() {
+    let (mut a, mut b) = (Entry::default(), Entry::default());
+    a.list_push(dot(1, 1), false, &[b"x"]);
+    sync(&mut a, &mut b);
+    a.list_push(dot(1, 5), true, &[b"a1", b"a2"]);
+    b.list_push(dot(2, 6), true, &[b"b1"]);
+    a.list_push(dot(1, 7), false, &[b"a3"]);
+    b.list_push(dot(2, 8), false, &[b"b2"]);
+    sync(&mut a, &mut b);
+    assert_eq!(a.list_len(), 6);
+    assert_eq!(lrange(&a), lrange(&b));
+    assert_eq!(a.kind(), Some(Kind::List));
+}
+
+#[test]
+fn del_vs_concurrent_rpush_keeps_only_the_unobserved_element() {
+    let (mut a, mut b) = (Entry::default(), Entry::default());
+    a.list_push(dot(1, 1), false, &[b"old1", b"old2"]);
+    sync(&mut a, &mut b);
+    a.delete().unwrap();
+    b.list_push(dot(2, 2), false, &[b"new"]);
+    sync(&mut a, &mut b);
+    assert_eq!(lrange(&a), ["new"]);
+    assert_eq!(lrange(&b), ["new"]);
+}
+
+#[test]
+fn concurrent_pops_of_the_same_head_remove_it_once() {
+    let (mut a, mut b) = (Entry::default(), Entry::default());
+    a.list_push(dot(1, 1), false, &[b"h", b"t"]);
+    sync(&mut a, &mut b);
+    let (va, _) = a.list_pop(dot(1, 2), true, 1);
+    let (vb, _) = b.list_pop(dot(2, 3), true, 1);
+    assert_eq!(va, vb, "both regions pop the same element (at-least-once)");
+    sync(&mut a, &mut b);
+    assert_eq!(lrange(&a), ["t"]);
+    assert_eq!(a, b);
+}
+
+#[test]
+fn popping_the_last_element_deletes_the_key_and_its_ttl() {
+    let mut a = Entry::default();
+    a.list_push(dot(1, 1), false, &[b"x"]);
+    a.set_expiry(dot(1, 2), Some(10_000));
+    a.list_pop(dot(1, 3), true, 1);
+    assert_eq!(a.kind(), None);
+    a.list_push(dot(1, 4), false, &[b"y"]);
+    assert_eq!(a.expiry(), None, "a new list does not inherit the old TTL");
+}
