@@ -166,6 +166,8 @@ impl Node {
         let mut arbiters = Vec::new();
         let mut owned = Vec::new();
         let mut logs = Vec::new();
+        // Randomness comes from the injected clock, so a simulated clock repeats a run.
+        let seed = clock.now_ms() ^ (u64::from(cfg.region.0) << 56);
         for index in 0..n {
             let arb = Arbiter::new();
             let log = Arc::new(ReplLog::new(cfg.backlog_bytes));
@@ -175,6 +177,7 @@ impl Node {
                 regions: cfg.regions.clone(),
                 clock: clock.clone(),
                 log: cfg.linked().then(|| log.clone()),
+                seed: seed ^ (u64::from(index) + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
             };
             let addr = Shard::start_in_arbiter(&arb.handle(), move |_| Shard::new(ctx));
             shards.push(addr);

@@ -14,7 +14,10 @@ pub mod reply;
 pub mod slot;
 pub mod table;
 
-pub use cmd::{CmdError, Command, ExpireAt, ExpireCond, SetCond, SetExpiry};
+pub use cmd::{
+    Aggregate, BitRange, CmdError, Command, ExpireAt, ExpireCond, GetExTtl, LexBound, ListEnd,
+    ScanOpts, ScoreBound, ScoreCmp, SetCond, SetExpiry, SetOp, ZRangeBy,
+};
 pub use frame::{parse_request, FrameError, Limits};
 pub use glob::glob_match;
 pub use reply::ReplyWriter;

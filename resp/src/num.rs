@@ -99,6 +99,74 @@ pub fn parse_f64(b: &[u8]) -> Option<f64> {
     Some(v)
 }
 
+/// Parses a float like Redis's `getDoubleFromObject` (strtod over the
+/// whole argument, used for ZADD scores and WEIGHTS): as [`parse_f64`],
+/// plus strtod's underflow rule — a non-zero literal that rounds to zero
+/// ("1e-400") is refused, while subnormal results ("1e-310") are kept.
+pub fn parse_f64_strict(b: &[u8]) -> Option<f64> {
+    let v = parse_f64(b)?;
+    if v == 0.0 && !is_zero_literal(b) {
+        return None;
+    }
+    Some(v)
+}
+
+/// Whether a float literal that parsed as zero was written as zero (its
+/// mantissa has no non-zero digit) rather than having underflowed.
+fn is_zero_literal(b: &[u8]) -> bool {
+    let b = b
+        .strip_prefix(b"-")
+        .or_else(|| b.strip_prefix(b"+"))
+        .unwrap_or(b);
+    let (mant, hex) = match b.get(..2) {
+        Some(p) if p.eq_ignore_ascii_case(b"0x") => (&b[2..], true),
+        _ => (b, false),
+    };
+    // Everything before the exponent marker is the mantissa; hex digits
+    // include 'e', so hex floats use 'p'.
+    let end = mant
+        .iter()
+        .position(|&c| {
+            if hex {
+                c | 0x20 == b'p'
+            } else {
+                c | 0x20 == b'e'
+            }
+        })
+        .unwrap_or(mant.len());
+    mant[..end].iter().all(|&c| c == b'0' || c == b'.')
+}
+
+/// Parses a score range bound the way Redis's `zslParseRange` does (a
+/// bare `strtod` whose end pointer must reach the end of the C string):
+/// leading whitespace is skipped, overflow gives ±inf and underflow 0,
+/// an empty string (or one that is empty up to a NUL) is 0, and only
+/// NaN or unparsed trailing bytes are refused.
+pub fn parse_f64_bound(b: &[u8]) -> Option<f64> {
+    let b = &b[..b.iter().position(|&c| c == 0).unwrap_or(b.len())];
+    if b.is_empty() {
+        // Nothing converted and the end pointer already at the NUL.
+        return Some(0.0);
+    }
+    // All-whitespace input converts nothing: the end pointer stays at a
+    // space, which fails the check.
+    let start = b.iter().position(|c| !is_c_space(*c))?;
+    let s = &b[start..];
+    let v: f64 = match std::str::from_utf8(s).ok().and_then(|t| t.parse().ok()) {
+        Some(v) => v,
+        None => parse_hex_float(s)?,
+    };
+    if v.is_nan() {
+        return None;
+    }
+    Some(v)
+}
+
+/// C's `isspace` in the "C" locale.
+fn is_c_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
 /// Parses a C99 hexadecimal float (`[+-]0x<hex>[.<hex>][p[+-]<dec>]`)
 /// over the whole input, as strtold accepts it. Overflow yields
 /// infinity, which the caller rejects like strtold's ERANGE.
@@ -400,6 +468,52 @@ mod tests {
             b"1_0",
         ] {
             assert_eq!(parse_f64(bad), None, "{:?}", bad);
+        }
+    }
+
+    #[test]
+    fn parse_f64_strict_rules() {
+        assert_eq!(parse_f64_strict(b"1.5"), Some(1.5));
+        assert_eq!(parse_f64_strict(b"-inf"), Some(f64::NEG_INFINITY));
+        assert_eq!(parse_f64_strict(b"0"), Some(0.0));
+        assert_eq!(parse_f64_strict(b"-0.000e-999"), Some(0.0));
+        assert_eq!(parse_f64_strict(b"0x0p-9999"), Some(0.0));
+        assert_eq!(parse_f64_strict(b"1e-310"), Some(1e-310));
+        for bad in [
+            &b"1e-400"[..],
+            b"-1e-400",
+            b"0x1p-2000",
+            b"1e999",
+            b"nan",
+            b" 1",
+        ] {
+            assert_eq!(parse_f64_strict(bad), None, "{:?}", bad);
+        }
+    }
+
+    #[test]
+    fn parse_f64_bound_rules() {
+        assert_eq!(parse_f64_bound(b""), Some(0.0));
+        assert_eq!(parse_f64_bound(b" 1"), Some(1.0));
+        assert_eq!(parse_f64_bound(b"\t-2"), Some(-2.0));
+        assert_eq!(parse_f64_bound(b"1\0junk"), Some(1.0));
+        assert_eq!(parse_f64_bound(b"1e999"), Some(f64::INFINITY));
+        assert_eq!(parse_f64_bound(b"1e-400"), Some(0.0));
+        assert_eq!(parse_f64_bound(b"+inf"), Some(f64::INFINITY));
+        assert_eq!(parse_f64_bound(b"0x10"), Some(16.0));
+        assert_eq!(parse_f64_bound(b"1."), Some(1.0));
+        for bad in [
+            &b" "[..],
+            b"1 ",
+            b"x",
+            b"nan",
+            b"nan(1)",
+            b"0x",
+            b"1e",
+            b"-",
+            b".e1",
+        ] {
+            assert_eq!(parse_f64_bound(bad), None, "{:?}", bad);
         }
     }
 

@@ -11,7 +11,7 @@ use redis::aio::MultiplexedConnection;
 use crate::harness::{bounded, q, scan_all, smembers, try_q, Group, Prng, CONVERGE_TIMEOUT};
 
 /// A dev group of 3 regions, converged and then paused.
-async fn paused_group_after<F>(setup: F) -> (Group, Vec<MultiplexedConnection>)
+pub(crate) async fn paused_group_after<F>(setup: F) -> (Group, Vec<MultiplexedConnection>)
 where
     F: AsyncFnOnce(&mut MultiplexedConnection),
 {
@@ -44,13 +44,13 @@ async fn still_isolated(cs: &mut [MultiplexedConnection], key: &str, expected: &
 }
 
 /// Resumes every region and waits until they converge.
-async fn resume_and_converge(g: &Group) {
+pub(crate) async fn resume_and_converge(g: &Group) {
     g.resume_all().await;
     g.wait_converged(CONVERGE_TIMEOUT).await;
 }
 
 /// A gap that makes the next write's HLC strictly later (all dev regions share one OS clock).
-async fn later() {
+pub(crate) async fn later() {
     tokio::time::sleep(Duration::from_millis(30)).await;
 }
 

@@ -5,6 +5,7 @@
 //! free ports and kills its processes on drop, so tests can run in parallel (`cargo nextest`).
 
 mod conflicts;
+mod conflicts_types;
 mod dev;
 mod differential;
 mod harness;

@@ -23,6 +23,7 @@ pub(crate) fn is_barrier(cmd: &Command) -> bool {
             | Command::Reset
             | Command::Info(_)
             | Command::Dbsize
+            | Command::RandomKey
             | Command::Keys(_)
             | Command::Scan { .. }
             | Command::FlushAll
@@ -291,6 +292,29 @@ impl Conn {
                     c.resp = 2;
                 });
                 ReplyWriter::new(w_out(w), Protocol::Resp2).simple("RESET");
+            }
+            Command::RandomKey => {
+                // Ask the shards in turn, from a random one, until one has a key.
+                let n = inner.shards.len();
+                // Each shard picks its key at random; which shard goes first only needs to vary.
+                let start = (inner.clock.tick().0 as usize ^ self.id as usize) % n.max(1);
+                let mut found: Option<bytes::BytesMut> = None;
+                for i in 0..n {
+                    let exec = crate::shard::Exec {
+                        proto: self.proto,
+                        cmds: vec![(0, Command::RandomKey)],
+                    };
+                    if let Ok(r) = inner.shards[(start + i) % n].send(exec).await {
+                        if !r.out.starts_with(b"$-1") && !r.out.starts_with(b"_") {
+                            found = Some(r.out);
+                            break;
+                        }
+                    }
+                }
+                match found {
+                    Some(bytes) => w.raw(&bytes),
+                    None => w.null(),
+                }
             }
             Command::Dbsize => {
                 let mut total = 0;

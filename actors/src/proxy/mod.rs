@@ -242,7 +242,8 @@ impl Conn {
                     self.push_shard(slot, Command::MGet(vec![k]));
                 }
             }
-            Command::Exists(keys) => {
+            // Multi-key reads may span slots (the spec): one piece per key, summed.
+            Command::Exists(keys) | Command::Touch(keys) => {
                 self.pieces.push(Piece::Sum(keys.len()));
                 for k in keys {
                     let slot = resp::key_slot(&k);
@@ -251,18 +252,40 @@ impl Conn {
                     self.pieces.push(Piece::Shard(shard));
                 }
             }
-            Command::MSet(pairs) => match one_slot(pairs.iter().map(|p| &p.0[..])) {
-                Some(slot) => self.push_shard(slot, Command::MSet(pairs)),
-                None => self.push_error(CROSSSLOT),
-            },
-            Command::Del(keys) => match one_slot(keys.iter().map(|k| &k[..])) {
-                Some(slot) => self.push_shard(slot, Command::Del(keys)),
-                None => self.push_error(CROSSSLOT),
-            },
-            Command::Unlink(keys) => match one_slot(keys.iter().map(|k| &k[..])) {
-                Some(slot) => self.push_shard(slot, Command::Unlink(keys)),
-                None => self.push_error(CROSSSLOT),
-            },
+            // Parsed, but not served yet (issue 3 items 6: transactions and Pub/Sub): an
+            // honest error rather than a reply that pretends.
+            pending @ (Command::Multi
+            | Command::Exec
+            | Command::Discard
+            | Command::Watch(_)
+            | Command::Unwatch
+            | Command::Subscribe(_)
+            | Command::PSubscribe(_)
+            | Command::Unsubscribe(_)
+            | Command::PUnsubscribe(_)
+            | Command::Publish { .. }
+            | Command::PubSubChannels(_)
+            | Command::PubSubNumSub(_)
+            | Command::PubSubNumPat
+            | Command::PubSubHelp) => {
+                let msg = format!(
+                    "ERR '{}' is not supported by Meridian yet",
+                    pending.name().to_ascii_uppercase()
+                );
+                self.push_error(&msg);
+            }
+            blocking @ (Command::BPop { .. } | Command::BLMove { .. }) => {
+                self.flush(out).await;
+                self.blocking(blocking, out).await;
+            }
+            // Every other keyed command (multi-key writes, SINTER, SMOVE, RENAME, the STORE
+            // forms, ...) runs on one shard, so its keys must share a hash slot.
+            other if !other.keys().is_empty() => {
+                match one_slot(other.keys().into_iter().map(|k| &k[..])) {
+                    Some(slot) => self.push_shard(slot, other),
+                    None => self.push_error(CROSSSLOT),
+                }
+            }
             other => {
                 if admin::is_barrier(&other) {
                     self.flush(out).await;
@@ -278,6 +301,61 @@ impl Conn {
                     self.pieces.push(Piece::Local(start, end));
                 }
             }
+        }
+    }
+
+    /// BLPOP/BRPOP/BLMOVE/BRPOPLPUSH: tries the pop on the keys' shard, and while there is
+    /// nothing to pop retries with a growing pause (1 ms up to 50 ms) until the timeout; then
+    /// replies nil as Redis does. The connection reads no further requests meanwhile, as a
+    /// blocked Redis client does.
+    ///
+    /// Limit: a client that disconnects while blocked without a timeout is noticed only when
+    /// data arrives for it (the pop it then makes is lost to the other consumers, like a
+    /// Redis client that dies after its pop is served).
+    async fn blocking(&mut self, cmd: Command, out: &mut BytesMut) {
+        let keys: Vec<Bytes> = cmd.keys().into_iter().cloned().collect();
+        let Some(slot) = one_slot(keys.iter().map(|k| &k[..])) else {
+            ReplyWriter::new(out, self.proto).error(CROSSSLOT);
+            return;
+        };
+        let timeout = match &cmd {
+            Command::BPop { timeout_ms, .. } | Command::BLMove { timeout_ms, .. } => *timeout_ms,
+            _ => Some(0),
+        };
+        let deadline = timeout.map(|ms| {
+            tokio::time::Instant::now() + std::time::Duration::from_millis(ms.min(u64::MAX / 4))
+        });
+        let shard = self.shard_of(slot) as usize;
+        let mut pause = std::time::Duration::from_millis(1);
+        loop {
+            let exec = Exec {
+                proto: self.proto,
+                cmds: vec![(slot, cmd.clone())],
+            };
+            let reply = match self.node.inner.shards[shard].send(exec).await {
+                Ok(r) => r.out,
+                Err(_) => {
+                    ReplyWriter::new(out, self.proto).error("ERR shard unavailable");
+                    return;
+                }
+            };
+            let nothing =
+                reply.starts_with(b"*-1") || reply.starts_with(b"_") || reply.starts_with(b"$-1");
+            if !nothing {
+                out.extend_from_slice(&reply);
+                return;
+            }
+            let now = tokio::time::Instant::now();
+            if deadline.is_some_and(|d| now >= d) {
+                ReplyWriter::new(out, self.proto).null_array();
+                return;
+            }
+            let sleep = match deadline {
+                Some(d) => pause.min(d - now),
+                None => pause,
+            };
+            tokio::time::sleep(sleep).await;
+            pause = (pause * 2).min(std::time::Duration::from_millis(50));
         }
     }
 

@@ -39,6 +39,8 @@ pub struct ShardContext {
     pub clock: Arc<RegionClock>,
     /// This shard's replication log, or `None` for a region that has no peers (nothing to ship).
     pub log: Option<Arc<ReplLog>>,
+    /// Seed of the shard's random source (injected, so a simulation can repeat a run).
+    pub seed: u64,
 }
 
 /// The shard actor.
@@ -57,6 +59,8 @@ pub struct Shard {
     origin_shards: HashMap<u8, u16>,
     /// Keys that still hold removal metadata waiting for ops from other regions.
     gc_pending: HashSet<(u16, Box<[u8]>)>,
+    /// Random source of SPOP, SRANDMEMBER, HRANDFIELD, ZRANDMEMBER, RANDOMKEY.
+    pub(crate) rng: exec::Prng,
 }
 
 /// Counters a shard keeps for INFO.
@@ -112,6 +116,7 @@ impl ShardStats {
 impl Shard {
     /// A shard with an empty keyspace.
     pub fn new(ctx: ShardContext) -> Shard {
+        let seed = ctx.seed;
         Shard {
             ctx,
             keys: Keyspace::new(),
@@ -120,6 +125,7 @@ impl Shard {
             received: HashMap::new(),
             origin_shards: HashMap::new(),
             gc_pending: HashSet::new(),
+            rng: exec::Prng::new(seed),
         }
     }
 
@@ -570,8 +576,7 @@ pub(crate) fn type_name(e: &Entry) -> &'static str {
         Some(crdt::Kind::Set) => "set",
         Some(crdt::Kind::Hash) => "hash",
         Some(crdt::Kind::ZSet) => "zset",
-        #[allow(unreachable_patterns)]
-        Some(_) => "none",
+        Some(crdt::Kind::List) => "list",
         None => "none",
     }
 }

@@ -74,7 +74,7 @@ pub(super) fn parse(name: &'static str, args: Vec<Bytes>) -> Result<Command, Cmd
 /// SCAN's cursor as Redis parses it (`strtoul` over the whole argument):
 /// optional sign, digits, overflow rejected; a negative value wraps like
 /// C's strtoul, and an empty string is cursor 0.
-fn parse_cursor(b: &[u8]) -> Option<u64> {
+pub(super) fn parse_cursor(b: &[u8]) -> Option<u64> {
     let (neg, digits) = match b.first() {
         Some(b'-') => (true, &b[1..]),
         Some(b'+') => (false, &b[1..]),

@@ -1,9 +1,10 @@
-//! String commands: GET, SET, MGET, MSET, SETNX, GETSET, GETDEL, APPEND,
-//! STRLEN, INCR/DECR/INCRBY/DECRBY, INCRBYFLOAT, SETEX, PSETEX.
+//! String commands: GET, SET, MGET, MSET, MSETNX, SETNX, GETSET, GETDEL,
+//! GETEX, APPEND, STRLEN, INCR/DECR/INCRBY/DECRBY, INCRBYFLOAT, SETEX,
+//! PSETEX, GETRANGE, SETRANGE, SETBIT, GETBIT, BITCOUNT.
 
 use bytes::Bytes;
 
-use super::{int_arg, is_kw, CmdError, Command, SetCond, SetExpiry};
+use super::{int_arg, is_kw, BitRange, CmdError, Command, GetExTtl, SetCond, SetExpiry};
 use crate::num;
 
 /// `args` is arity-checked by the caller against the command table.
@@ -69,17 +70,71 @@ pub(super) fn parse(name: &'static str, args: Vec<Bytes>) -> Result<Command, Cmd
             }
         }
         "mget" => Command::MGet(it.collect()),
-        "mset" => {
+        "mset" | "msetnx" => {
             let rest: Vec<Bytes> = it.collect();
             if rest.len() & 1 != 0 {
-                return Err(CmdError::arity("mset"));
+                return Err(CmdError::arity(name));
             }
             let mut pairs = Vec::with_capacity(rest.len() / 2);
             let mut r = rest.into_iter();
             while let (Some(k), Some(v)) = (r.next(), r.next()) {
                 pairs.push((k, v));
             }
-            Command::MSet(pairs)
+            if name == "mset" {
+                Command::MSet(pairs)
+            } else {
+                Command::MSetNx(pairs)
+            }
+        }
+        "getrange" => {
+            let key = next();
+            let start = int_arg(&next())?;
+            let end = int_arg(&next())?;
+            Command::GetRange { key, start, end }
+        }
+        "setrange" => {
+            let key = next();
+            let offset = int_arg(&next())?;
+            // Only the sign is checked before the key is read; the
+            // resulting length (offset + value length, at most
+            // proto-max-bulk-len: "ERR string exceeds maximum allowed size
+            // (proto-max-bulk-len)") is checked at execution, after the
+            // type check, and not at all for an empty value.
+            let offset =
+                u64::try_from(offset).map_err(|_| CmdError::new("ERR offset is out of range"))?;
+            Command::SetRange {
+                key,
+                offset,
+                value: next(),
+            }
+        }
+        "setbit" => {
+            let key = next();
+            let offset = bit_offset(&next())?;
+            let bit = match num::parse_i64(&next()) {
+                Some(0) => false,
+                Some(1) => true,
+                _ => return Err(CmdError::new("ERR bit is not an integer or out of range")),
+            };
+            Command::SetBit { key, offset, bit }
+        }
+        "getbit" => {
+            let key = next();
+            let offset = bit_offset(&next())?;
+            Command::GetBit { key, offset }
+        }
+        "bitcount" => {
+            let key = next();
+            let rest: Vec<Bytes> = it.collect();
+            Command::BitCount {
+                key,
+                range: bitcount_range(&rest),
+            }
+        }
+        "getex" => {
+            let key = next();
+            let ttl = parse_getex(it.collect())?;
+            Command::GetEx { key, ttl }
         }
         _ => {
             let key = next();
@@ -104,6 +159,89 @@ fn expire_ms(t: i64, seconds: bool, cmd: &str) -> Result<i64, CmdError> {
             "ERR invalid expire time in '{cmd}' command"
         ))),
     }
+}
+
+/// A SETBIT/GETBIT offset: 0 ≤ offset < 2^32, i.e. inside a string of
+/// Redis's default proto-max-bulk-len (512 MB). Redis derives the limit
+/// from that setting; an executor configured with a smaller one must
+/// re-check with the same text.
+fn bit_offset(b: &[u8]) -> Result<u64, CmdError> {
+    match num::parse_i64(b) {
+        Some(o) if (0..1 << 32).contains(&o) => Ok(o as u64),
+        _ => Err(CmdError::new(
+            "ERR bit offset is not an integer or out of range",
+        )),
+    }
+}
+
+/// BITCOUNT's `[start end [BYTE|BIT]]`. Redis parses these only after
+/// finding a string under the key (a missing key counts 0 whatever the
+/// arguments), so the result is carried for the executor.
+fn bitcount_range(rest: &[Bytes]) -> Result<Option<BitRange>, CmdError> {
+    match rest {
+        [] => Ok(None),
+        [start, end, unit @ ..] if unit.len() <= 1 => {
+            let start = int_arg(start)?;
+            let end = int_arg(end)?;
+            let bit = match unit.first() {
+                None => false,
+                Some(u) if is_kw(u, "byte") => false,
+                Some(u) if is_kw(u, "bit") => true,
+                Some(_) => return Err(CmdError::syntax()),
+            };
+            Ok(Some(BitRange { start, end, bit }))
+        }
+        _ => Err(CmdError::syntax()),
+    }
+}
+
+/// GETEX options, as Redis's `parseExtendedStringArgumentsOrReply` for
+/// GET: EX/PX/EXAT/PXAT/PERSIST, one kind only (repeating it is fine,
+/// the last value wins). Option syntax fails at parse time, but Redis
+/// validates the time value only once the key holds a string, so that
+/// result is carried for the executor.
+fn parse_getex(opts: Vec<Bytes>) -> Result<Result<GetExTtl, CmdError>, CmdError> {
+    let mut persist = false;
+    let mut expiry: Option<(Unit, Bytes)> = None;
+    let mut i = 0;
+    while i < opts.len() {
+        let o = &opts[i];
+        let unit = if is_kw(o, "ex") {
+            Some(Unit::Ex)
+        } else if is_kw(o, "px") {
+            Some(Unit::Px)
+        } else if is_kw(o, "exat") {
+            Some(Unit::ExAt)
+        } else if is_kw(o, "pxat") {
+            Some(Unit::PxAt)
+        } else {
+            None
+        };
+        if is_kw(o, "persist") && expiry.is_none() {
+            persist = true;
+        } else if let Some(u) = unit {
+            let compatible = !persist && expiry.as_ref().is_none_or(|(prev, _)| *prev == u);
+            match opts.get(i + 1) {
+                Some(arg) if compatible => expiry = Some((u, arg.clone())),
+                _ => return Err(CmdError::syntax()),
+            }
+            i += 1;
+        } else {
+            return Err(CmdError::syntax());
+        }
+        i += 1;
+    }
+    Ok(match expiry {
+        None if persist => Ok(GetExTtl::Persist),
+        None => Ok(GetExTtl::Keep),
+        Some((u, arg)) => int_arg(&arg).and_then(|t| {
+            let ms = expire_ms(t, matches!(u, Unit::Ex | Unit::ExAt), "getex")?;
+            Ok(GetExTtl::Set(match u {
+                Unit::Ex | Unit::Px => SetExpiry::RelMs(ms),
+                Unit::ExAt | Unit::PxAt => SetExpiry::AtMs(ms),
+            }))
+        }),
+    })
 }
 
 #[derive(Clone, Copy, PartialEq)]

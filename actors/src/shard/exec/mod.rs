@@ -11,6 +11,16 @@ use resp::{Command, ExpireAt, ExpireCond, ReplyWriter, SetCond, SetExpiry};
 
 use super::{type_name, visible, Shard};
 
+mod coll;
+mod hash;
+mod keys;
+mod list;
+mod set;
+mod strings;
+mod zset;
+
+pub use coll::Prng;
+
 /// Redis's error for an operation on the wrong type.
 pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
 
@@ -48,6 +58,22 @@ impl Shard {
                 self.stats.keyspace_misses += 1;
                 None
             }
+        }
+    }
+
+    /// The entry of `key` for a read of type `want`: `Ok(None)` when absent, `Err(())` when
+    /// it holds another type (the caller replies WRONGTYPE).
+    pub(super) fn read_as(
+        &mut self,
+        slot: u16,
+        key: &[u8],
+        now: u64,
+        want: Kind,
+    ) -> Result<Option<&Entry>, ()> {
+        match self.read(slot, key, now) {
+            None => Ok(None),
+            Some(e) if e.kind() == Some(want) => Ok(Some(e)),
+            Some(_) => Err(()),
         }
     }
 
@@ -102,6 +128,24 @@ impl Shard {
 
     /// Executes one command and writes its reply.
     pub(crate) fn execute(&mut self, slot: u16, cmd: Command, now: u64, w: &mut ReplyWriter) {
+        let Some(cmd) = self.exec_hash(slot, cmd, now, w) else {
+            return;
+        };
+        let Some(cmd) = self.exec_zset(slot, cmd, now, w) else {
+            return;
+        };
+        let Some(cmd) = self.exec_set(slot, cmd, now, w) else {
+            return;
+        };
+        let Some(cmd) = self.exec_strings(slot, cmd, now, w) else {
+            return;
+        };
+        let Some(cmd) = self.exec_keys(slot, cmd, now, w) else {
+            return;
+        };
+        let Some(cmd) = self.exec_list(slot, cmd, now, w) else {
+            return;
+        };
         match cmd {
             Command::SetEx { ms, .. } if expire_overflows(now, ms) => {
                 w.error("ERR invalid expire time in 'setex' command")
@@ -112,9 +156,10 @@ impl Shard {
             } if expire_overflows(now, ms) => w.error("ERR invalid expire time in 'set' command"),
             Command::Expire {
                 at: ExpireAt::RelMs(ms),
+                name,
                 ..
             } if expire_overflows(now, ms) => {
-                w.error("ERR invalid expire time in 'expire' command")
+                w.error(&format!("ERR invalid expire time in '{name}' command"))
             }
             Command::Get(key) => match self.read(slot, &key, now) {
                 None => w.null(),
@@ -318,7 +363,7 @@ impl Shard {
                 let name = self.read(slot, &key, now).map(type_name).unwrap_or("none");
                 w.simple(name);
             }
-            Command::Expire { key, at, cond } => self.expire(slot, key, at, cond, now, w),
+            Command::Expire { key, at, cond, .. } => self.expire(slot, key, at, cond, now, w),
             Command::Ttl { key, ms } => match self.read(slot, &key, now) {
                 None => w.int(-2),
                 Some(e) => match e.expiry() {
@@ -435,15 +480,14 @@ impl Shard {
         now: u64,
         w: &mut ReplyWriter,
     ) {
-        let ExpireAt::RelMs(rel) = at;
         let current = match self.read(slot, &key, now) {
             None => return w.int(0),
             Some(e) => e.expiry().map(|x| x.deadline_ms),
         };
-        let deadline = if rel <= 0 {
-            now.saturating_sub(rel.unsigned_abs())
-        } else {
-            now.saturating_add(rel as u64)
+        let deadline = match at {
+            ExpireAt::RelMs(rel) if rel <= 0 => now.saturating_sub(rel.unsigned_abs()),
+            ExpireAt::RelMs(rel) => now.saturating_add(rel as u64),
+            ExpireAt::AtMs(at) => at.max(0) as u64,
         };
         // No TTL counts as an infinite one for GT and LT, as in Redis.
         let allowed = match cond {
