@@ -8,7 +8,8 @@
 #   1. builds target/release/meridian (cargo build --release; a no-op when up to date),
 #      starts `meridian dev --regions 1` and `redis-server --save '' --appendonly no`
 #      on free loopback ports;
-#   2. throughput: redis-benchmark -c 50 -r 100000 -t set,get,incr,sadd at -P 1 and -P 16,
+#   2. throughput: redis-benchmark -c 50 -r 100000 -t set,get,incr,sadd,hset,zadd,lpush,lpop
+#      at -P 1 and -P 16,
 #      each line run against redis then Meridian back to back (the order alternates from
 #      round to round), median of the rounds, ratio meridian/redis;
 #   3. memory: both servers restarted fresh, exactly BENCH_KEYS distinct small strings
@@ -23,7 +24,7 @@
 #   BENCH_ROUNDS=3       rounds per line (the median is reported)
 #   BENCH_CLIENTS=50     redis-benchmark -c
 #   BENCH_RANDOM=100000  redis-benchmark -r (key space)
-#   BENCH_TESTS=set,get,incr,sadd
+#   BENCH_TESTS=set,get,incr,sadd,hset,zadd,lpush,lpop
 #   BENCH_PIPELINES="1 16"
 #   BENCH_KEYS=1000000   keys loaded for the memory measurement
 #   BENCH_SHARDS=        meridian --shards (empty: Meridian's default)
@@ -51,7 +52,7 @@ N16="${BENCH_N16:-1000000}"
 ROUNDS="${BENCH_ROUNDS:-3}"
 CLIENTS="${BENCH_CLIENTS:-50}"
 RANDOM_KEYS="${BENCH_RANDOM:-100000}"
-TESTS="${BENCH_TESTS:-set,get,incr,sadd}"
+TESTS="${BENCH_TESTS:-set,get,incr,sadd,hset,zadd,lpush,lpop}"
 PIPELINES="${BENCH_PIPELINES:-1 16}"
 KEYS="${BENCH_KEYS:-1000000}"
 SHARDS="${BENCH_SHARDS:-}"
