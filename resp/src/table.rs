@@ -32,12 +32,56 @@ pub struct CommandSpec {
     pub since: &'static str,
     pub group: &'static str,
     pub complexity: &'static str,
-    /// Flags of the (single) key spec, e.g. ["RW", "access", "update"].
-    /// Addition to the agreed API: needed for Redis 7's key-spec reply.
-    pub key_flags: &'static [&'static str],
+    /// Redis 7's key specifications, as COMMAND INFO reports them.
+    /// Addition to the agreed API.
+    pub key_specs: &'static [KeySpec],
     /// Command tips ("nondeterministic_output", …). Addition to the API.
     pub tips: &'static [&'static str],
     pub subcommands: &'static [CommandSpec],
+}
+
+/// One Redis 7 key specification: where the keys start and how to find
+/// them from there, plus how the command uses them.
+#[derive(Debug)]
+pub struct KeySpec {
+    /// Redis's explanatory note, "" for none.
+    pub notes: &'static str,
+    /// e.g. ["RW", "access", "update"].
+    pub flags: &'static [&'static str],
+    pub begin: BeginSearch,
+    pub find: FindKeys,
+}
+
+/// Where a key spec's search starts.
+#[derive(Debug)]
+pub enum BeginSearch {
+    /// At this argument index.
+    Index(i32),
+    /// After the keyword, searching from `startfrom` (negative: from the
+    /// end, backwards).
+    Keyword {
+        keyword: &'static str,
+        startfrom: i32,
+    },
+}
+
+/// How a key spec finds its keys from where the search began.
+#[derive(Debug)]
+pub enum FindKeys {
+    /// `lastkey` relative to the start (-1: the last argument), every
+    /// `keystep`; `limit` > 1 divides the remaining arguments.
+    Range {
+        lastkey: i32,
+        keystep: i32,
+        limit: i32,
+    },
+    /// The key count is at `keynumidx`, the first key at `firstkey`
+    /// (both relative to the start).
+    Keynum {
+        keynumidx: i32,
+        firstkey: i32,
+        keystep: i32,
+    },
 }
 
 impl CommandSpec {
@@ -111,11 +155,9 @@ pub fn write_info(w: &mut ReplyWriter, spec: &CommandSpec) {
     }
     // Redis 7.0 sends key specs as a set, and "no subcommands" as an
     // empty set but a non-empty list as an array; mirror it byte for byte.
-    if spec.first_key > 0 {
-        w.set(1);
-        write_key_spec(w, spec);
-    } else {
-        w.set(0);
+    w.set(spec.key_specs.len());
+    for k in spec.key_specs {
+        write_key_spec(w, k);
     }
     if spec.subcommands.is_empty() {
         w.set(0);
@@ -127,41 +169,74 @@ pub fn write_info(w: &mut ReplyWriter, spec: &CommandSpec) {
     }
 }
 
-/// The legacy (first, last, step) triple expressed as one Redis 7 key
-/// spec: begin at index `first`, then a range whose `lastkey` is relative
-/// to it (negative values count from the end).
-fn write_key_spec(w: &mut ReplyWriter, spec: &CommandSpec) {
-    w.map(3);
+/// One key spec as Redis's `addReplyCommandKeySpecs` writes it.
+fn write_key_spec(w: &mut ReplyWriter, k: &KeySpec) {
+    w.map(if k.notes.is_empty() { 3 } else { 4 });
+    if !k.notes.is_empty() {
+        w.bulk(b"notes");
+        w.bulk(k.notes.as_bytes());
+    }
     w.bulk(b"flags");
-    w.set(spec.key_flags.len());
-    for f in spec.key_flags {
+    w.set(k.flags.len());
+    for f in k.flags {
         w.simple(f);
     }
     w.bulk(b"begin_search");
     w.map(2);
     w.bulk(b"type");
-    w.bulk(b"index");
-    w.bulk(b"spec");
-    w.map(1);
-    w.bulk(b"index");
-    w.int(i64::from(spec.first_key));
+    match k.begin {
+        BeginSearch::Index(index) => {
+            w.bulk(b"index");
+            w.bulk(b"spec");
+            w.map(1);
+            w.bulk(b"index");
+            w.int(i64::from(index));
+        }
+        BeginSearch::Keyword { keyword, startfrom } => {
+            w.bulk(b"keyword");
+            w.bulk(b"spec");
+            w.map(2);
+            w.bulk(b"keyword");
+            w.bulk(keyword.as_bytes());
+            w.bulk(b"startfrom");
+            w.int(i64::from(startfrom));
+        }
+    }
     w.bulk(b"find_keys");
     w.map(2);
     w.bulk(b"type");
-    w.bulk(b"range");
-    w.bulk(b"spec");
-    w.map(3);
-    w.bulk(b"lastkey");
-    let last = if spec.last_key < 0 {
-        spec.last_key
-    } else {
-        spec.last_key - spec.first_key
-    };
-    w.int(i64::from(last));
-    w.bulk(b"keystep");
-    w.int(i64::from(spec.step));
-    w.bulk(b"limit");
-    w.int(0);
+    match k.find {
+        FindKeys::Range {
+            lastkey,
+            keystep,
+            limit,
+        } => {
+            w.bulk(b"range");
+            w.bulk(b"spec");
+            w.map(3);
+            w.bulk(b"lastkey");
+            w.int(i64::from(lastkey));
+            w.bulk(b"keystep");
+            w.int(i64::from(keystep));
+            w.bulk(b"limit");
+            w.int(i64::from(limit));
+        }
+        FindKeys::Keynum {
+            keynumidx,
+            firstkey,
+            keystep,
+        } => {
+            w.bulk(b"keynum");
+            w.bulk(b"spec");
+            w.map(3);
+            w.bulk(b"keynumidx");
+            w.int(i64::from(keynumidx));
+            w.bulk(b"firstkey");
+            w.int(i64::from(firstkey));
+            w.bulk(b"keystep");
+            w.int(i64::from(keystep));
+        }
+    }
 }
 
 /// Writes the COMMAND DOCS value for one spec: a map of summary, since,
@@ -250,7 +325,7 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         since: "2.6.9",
         group: "connection",
         complexity: "O(1)",
-        key_flags: &[],
+        key_specs: &[],
         tips: &[],
         subcommands: &[],
     },
@@ -266,7 +341,7 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         since: "2.6.9",
         group: "connection",
         complexity: "O(1)",
-        key_flags: &[],
+        key_specs: &[],
         tips: &[],
         subcommands: &[],
     },
@@ -282,7 +357,7 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         since: "5.0.0",
         group: "connection",
         complexity: "O(1)",
-        key_flags: &[],
+        key_specs: &[],
         tips: &[],
         subcommands: &[],
     },
@@ -298,7 +373,7 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         since: "2.4.0",
         group: "connection",
         complexity: "O(N) where N is the number of client connections",
-        key_flags: &[],
+        key_specs: &[],
         tips: &["nondeterministic_output"],
         subcommands: &[],
     },
@@ -314,7 +389,7 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         since: "6.2.0",
         group: "connection",
         complexity: "O(1)",
-        key_flags: &[],
+        key_specs: &[],
         tips: &["nondeterministic_output"],
         subcommands: &[],
     },
@@ -330,7 +405,7 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         since: "7.0.0",
         group: "connection",
         complexity: "O(1)",
-        key_flags: &[],
+        key_specs: &[],
         tips: &[],
         subcommands: &[],
     },
@@ -346,7 +421,7 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         since: "5.0.0",
         group: "connection",
         complexity: "O(1)",
-        key_flags: &[],
+        key_specs: &[],
         tips: &[],
         subcommands: &[],
     },
@@ -362,7 +437,7 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         since: "7.2.0",
         group: "connection",
         complexity: "O(1)",
-        key_flags: &[],
+        key_specs: &[],
         tips: &[],
         subcommands: &[],
     },
@@ -378,7 +453,7 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         since: "7.2.0",
         group: "connection",
         complexity: "O(1)",
-        key_flags: &[],
+        key_specs: &[],
         tips: &[],
         subcommands: &[],
     },
@@ -397,7 +472,7 @@ static COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
         since: "2.8.13",
         group: "server",
         complexity: "O(1)",
-        key_flags: &[],
+        key_specs: &[],
         tips: &[],
         subcommands: &[],
     },
@@ -413,7 +488,7 @@ static COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
         since: "7.0.0",
         group: "server",
         complexity: "O(N) where N is the number of commands to look up",
-        key_flags: &[],
+        key_specs: &[],
         tips: &["nondeterministic_output_order"],
         subcommands: &[],
     },
@@ -429,7 +504,7 @@ static COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
         since: "2.8.13",
         group: "server",
         complexity: "O(N) where N is the number of commands to look up",
-        key_flags: &[],
+        key_specs: &[],
         tips: &["nondeterministic_output_order"],
         subcommands: &[],
     },
@@ -445,7 +520,7 @@ static COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
         since: "7.0.0",
         group: "server",
         complexity: "O(N) where N is the total number of Redis commands",
-        key_flags: &[],
+        key_specs: &[],
         tips: &["nondeterministic_output_order"],
         subcommands: &[],
     },
@@ -461,7 +536,7 @@ static COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
         since: "5.0.0",
         group: "server",
         complexity: "O(1)",
-        key_flags: &[],
+        key_specs: &[],
         tips: &[],
         subcommands: &[],
     },
@@ -480,7 +555,7 @@ static CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
         since: "2.0.0",
         group: "server",
         complexity: "O(N) when N is the number of configuration parameters provided",
-        key_flags: &[],
+        key_specs: &[],
         tips: &[],
         subcommands: &[],
     },
@@ -496,7 +571,7 @@ static CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
         since: "2.0.0",
         group: "server",
         complexity: "O(N) when N is the number of configuration parameters provided",
-        key_flags: &[],
+        key_specs: &[],
         tips: &["request_policy:all_nodes", "response_policy:all_succeeded"],
         subcommands: &[],
     },
@@ -512,7 +587,7 @@ static CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
         since: "2.0.0",
         group: "server",
         complexity: "O(1)",
-        key_flags: &[],
+        key_specs: &[],
         tips: &[],
         subcommands: &[],
     },
@@ -528,7 +603,7 @@ static CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
         since: "5.0.0",
         group: "server",
         complexity: "O(1)",
-        key_flags: &[],
+        key_specs: &[],
         tips: &[],
         subcommands: &[],
     },
@@ -536,19 +611,19 @@ static CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
 
 static OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
     CommandSpec {
-        name: "object|encoding",
-        arity: 3,
-        flags: &["readonly"],
-        first_key: 2,
-        last_key: 2,
-        step: 1,
-        acl: &["@keyspace", "@read", "@slow"],
-        summary: "Inspect the internal encoding of a Redis object",
-        since: "2.2.3",
+        name: "object|help",
+        arity: 2,
+        flags: &["loading", "stale"],
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl: &["@keyspace", "@slow"],
+        summary: "Show helpful text about the different subcommands",
+        since: "6.2.0",
         group: "generic",
         complexity: "O(1)",
-        key_flags: &["RO"],
-        tips: &["nondeterministic_output"],
+        key_specs: &[],
+        tips: &[],
         subcommands: &[],
     },
     CommandSpec {
@@ -563,23 +638,16 @@ static OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
         since: "4.0.0",
         group: "generic",
         complexity: "O(1)",
-        key_flags: &["RO"],
-        tips: &["nondeterministic_output"],
-        subcommands: &[],
-    },
-    CommandSpec {
-        name: "object|idletime",
-        arity: 3,
-        flags: &["readonly"],
-        first_key: 2,
-        last_key: 2,
-        step: 1,
-        acl: &["@keyspace", "@read", "@slow"],
-        summary: "Get the time since a Redis object was last accessed",
-        since: "2.2.3",
-        group: "generic",
-        complexity: "O(1)",
-        key_flags: &["RO"],
+        key_specs: &[KeySpec {
+            notes: "",
+            flags: &["RO"],
+            begin: BeginSearch::Index(2),
+            find: FindKeys::Range {
+                lastkey: 0,
+                keystep: 1,
+                limit: 0,
+            },
+        }],
         tips: &["nondeterministic_output"],
         subcommands: &[],
     },
@@ -595,58 +663,85 @@ static OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
         since: "2.2.3",
         group: "generic",
         complexity: "O(1)",
-        key_flags: &["RO"],
+        key_specs: &[KeySpec {
+            notes: "",
+            flags: &["RO"],
+            begin: BeginSearch::Index(2),
+            find: FindKeys::Range {
+                lastkey: 0,
+                keystep: 1,
+                limit: 0,
+            },
+        }],
         tips: &["nondeterministic_output"],
         subcommands: &[],
     },
     CommandSpec {
-        name: "object|help",
-        arity: 2,
-        flags: &["loading", "stale"],
-        first_key: 0,
-        last_key: 0,
-        step: 0,
-        acl: &["@keyspace", "@slow"],
-        summary: "Show helpful text about the different subcommands",
-        since: "6.2.0",
+        name: "object|encoding",
+        arity: 3,
+        flags: &["readonly"],
+        first_key: 2,
+        last_key: 2,
+        step: 1,
+        acl: &["@keyspace", "@read", "@slow"],
+        summary: "Inspect the internal encoding of a Redis object",
+        since: "2.2.3",
         group: "generic",
         complexity: "O(1)",
-        key_flags: &[],
-        tips: &[],
+        key_specs: &[KeySpec {
+            notes: "",
+            flags: &["RO"],
+            begin: BeginSearch::Index(2),
+            find: FindKeys::Range {
+                lastkey: 0,
+                keystep: 1,
+                limit: 0,
+            },
+        }],
+        tips: &["nondeterministic_output"],
+        subcommands: &[],
+    },
+    CommandSpec {
+        name: "object|idletime",
+        arity: 3,
+        flags: &["readonly"],
+        first_key: 2,
+        last_key: 2,
+        step: 1,
+        acl: &["@keyspace", "@read", "@slow"],
+        summary: "Get the time since a Redis object was last accessed",
+        since: "2.2.3",
+        group: "generic",
+        complexity: "O(1)",
+        key_specs: &[KeySpec {
+            notes: "",
+            flags: &["RO"],
+            begin: BeginSearch::Index(2),
+            find: FindKeys::Range {
+                lastkey: 0,
+                keystep: 1,
+                limit: 0,
+            },
+        }],
+        tips: &["nondeterministic_output"],
         subcommands: &[],
     },
 ];
 
 static PUBSUB_SUBCOMMANDS: &[CommandSpec] = &[
     CommandSpec {
-        name: "pubsub|channels",
-        arity: -2,
-        flags: &["pubsub", "loading", "stale"],
+        name: "pubsub|help",
+        arity: 2,
+        flags: &["loading", "stale"],
         first_key: 0,
         last_key: 0,
         step: 0,
-        acl: &["@pubsub", "@slow"],
-        summary: "List active channels",
-        since: "2.8.0",
+        acl: &["@slow"],
+        summary: "Show helpful text about the different subcommands",
+        since: "6.2.0",
         group: "pubsub",
-        complexity: "O(N) where N is the number of active channels, and assuming constant time pattern matching (relatively short channels and patterns)",
-        key_flags: &[],
-        tips: &[],
-        subcommands: &[],
-    },
-    CommandSpec {
-        name: "pubsub|numsub",
-        arity: -2,
-        flags: &["pubsub", "loading", "stale"],
-        first_key: 0,
-        last_key: 0,
-        step: 0,
-        acl: &["@pubsub", "@slow"],
-        summary: "Get the count of subscribers for channels",
-        since: "2.8.0",
-        group: "pubsub",
-        complexity: "O(N) for the NUMSUB subcommand, where N is the number of requested channels",
-        key_flags: &[],
+        complexity: "O(1)",
+        key_specs: &[],
         tips: &[],
         subcommands: &[],
     },
@@ -662,23 +757,39 @@ static PUBSUB_SUBCOMMANDS: &[CommandSpec] = &[
         since: "2.8.0",
         group: "pubsub",
         complexity: "O(1)",
-        key_flags: &[],
+        key_specs: &[],
         tips: &[],
         subcommands: &[],
     },
     CommandSpec {
-        name: "pubsub|help",
-        arity: 2,
-        flags: &["loading", "stale"],
+        name: "pubsub|numsub",
+        arity: -2,
+        flags: &["pubsub", "loading", "stale"],
         first_key: 0,
         last_key: 0,
         step: 0,
-        acl: &["@slow"],
-        summary: "Show helpful text about the different subcommands",
-        since: "6.2.0",
+        acl: &["@pubsub", "@slow"],
+        summary: "Get the count of subscribers for channels",
+        since: "2.8.0",
         group: "pubsub",
-        complexity: "O(1)",
-        key_flags: &[],
+        complexity: "O(N) for the NUMSUB subcommand, where N is the number of requested channels",
+        key_specs: &[],
+        tips: &[],
+        subcommands: &[],
+    },
+    CommandSpec {
+        name: "pubsub|channels",
+        arity: -2,
+        flags: &["pubsub", "loading", "stale"],
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl: &["@pubsub", "@slow"],
+        summary: "List active channels",
+        since: "2.8.0",
+        group: "pubsub",
+        complexity: "O(N) where N is the number of active channels, and assuming constant time pattern matching (relatively short channels and patterns)",
+        key_specs: &[],
         tips: &[],
         subcommands: &[],
     },
@@ -697,7 +808,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "connection",
         complexity: "O(1)",
-        key_flags: &[],
+        key_specs: &[],
         tips: &["request_policy:all_shards", "response_policy:all_succeeded"],
         subcommands: &[],
     },
@@ -713,7 +824,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "connection",
         complexity: "O(1)",
-        key_flags: &[],
+        key_specs: &[],
         tips: &[],
         subcommands: &[],
     },
@@ -729,7 +840,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "6.0.0",
         group: "connection",
         complexity: "O(1)",
-        key_flags: &[],
+        key_specs: &[],
         tips: &[],
         subcommands: &[],
     },
@@ -745,7 +856,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "connection",
         complexity: "O(N) where N is the number of passwords defined for the user",
-        key_flags: &[],
+        key_specs: &[],
         tips: &[],
         subcommands: &[],
     },
@@ -761,7 +872,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "connection",
         complexity: "O(1)",
-        key_flags: &[],
+        key_specs: &[],
         tips: &[],
         subcommands: &[],
     },
@@ -777,7 +888,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "6.2.0",
         group: "connection",
         complexity: "O(1)",
-        key_flags: &[],
+        key_specs: &[],
         tips: &[],
         subcommands: &[],
     },
@@ -793,7 +904,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "connection",
         complexity: "O(1)",
-        key_flags: &[],
+        key_specs: &[],
         tips: &[],
         subcommands: &[],
     },
@@ -809,7 +920,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.4.0",
         group: "connection",
         complexity: "Depends on subcommand.",
-        key_flags: &[],
+        key_specs: &[],
         tips: &[],
         subcommands: CLIENT_SUBCOMMANDS,
     },
@@ -825,7 +936,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.8.13",
         group: "server",
         complexity: "O(N) where N is the total number of Redis commands",
-        key_flags: &[],
+        key_specs: &[],
         tips: &["nondeterministic_output_order"],
         subcommands: COMMAND_SUBCOMMANDS,
     },
@@ -841,7 +952,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.0.0",
         group: "server",
         complexity: "Depends on subcommand.",
-        key_flags: &[],
+        key_specs: &[],
         tips: &[],
         subcommands: CONFIG_SUBCOMMANDS,
     },
@@ -857,7 +968,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "server",
         complexity: "O(1)",
-        key_flags: &[],
+        key_specs: &[],
         tips: &["nondeterministic_output", "request_policy:all_shards", "response_policy:special"],
         subcommands: &[],
     },
@@ -873,7 +984,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "server",
         complexity: "O(1)",
-        key_flags: &[],
+        key_specs: &[],
         tips: &["request_policy:all_shards", "response_policy:agg_sum"],
         subcommands: &[],
     },
@@ -889,7 +1000,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "server",
         complexity: "O(N) where N is the total number of keys in all databases",
-        key_flags: &[],
+        key_specs: &[],
         tips: &["request_policy:all_shards", "response_policy:all_succeeded"],
         subcommands: &[],
     },
@@ -905,7 +1016,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "server",
         complexity: "O(N) where N is the number of keys in the selected database",
-        key_flags: &[],
+        key_specs: &[],
         tips: &["request_policy:all_shards", "response_policy:all_succeeded"],
         subcommands: &[],
     },
@@ -921,7 +1032,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.6.0",
         group: "server",
         complexity: "O(1)",
-        key_flags: &[],
+        key_specs: &[],
         tips: &["nondeterministic_output"],
         subcommands: &[],
     },
@@ -937,7 +1048,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "generic",
         complexity: "O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length.",
-        key_flags: &[],
+        key_specs: &[],
         tips: &["request_policy:all_shards", "nondeterministic_output_order"],
         subcommands: &[],
     },
@@ -953,7 +1064,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.8.0",
         group: "generic",
         complexity: "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.",
-        key_flags: &[],
+        key_specs: &[],
         tips: &["nondeterministic_output", "request_policy:special"],
         subcommands: &[],
     },
@@ -969,7 +1080,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "string",
         complexity: "O(1)",
-        key_flags: &["RO", "access"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -985,7 +1103,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "string",
         complexity: "O(1)",
-        key_flags: &["RW", "access", "update", "variable_flags"],
+        key_specs: &[
+            KeySpec {
+                notes: "RW and ACCESS due to the optional `GET` argument",
+                flags: &["RW", "access", "update", "variable_flags"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1001,7 +1126,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "string",
         complexity: "O(N) where N is the number of keys to retrieve.",
-        key_flags: &["RO", "access"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: -1, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &["request_policy:multi_shard"],
         subcommands: &[],
     },
@@ -1017,7 +1149,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.1",
         group: "string",
         complexity: "O(N) where N is the number of keys to set.",
-        key_flags: &["OW", "update"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["OW", "update"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: -1, keystep: 2, limit: 0 },
+            },
+        ],
         tips: &["request_policy:multi_shard", "response_policy:all_succeeded"],
         subcommands: &[],
     },
@@ -1033,7 +1172,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "string",
         complexity: "O(1)",
-        key_flags: &["OW", "insert"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["OW", "insert"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1049,7 +1195,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "string",
         complexity: "O(1)",
-        key_flags: &["RW", "access", "update"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "access", "update"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1065,7 +1218,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "6.2.0",
         group: "string",
         complexity: "O(1)",
-        key_flags: &["RW", "access", "delete"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "access", "delete"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1081,7 +1241,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.0.0",
         group: "string",
         complexity: "O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by Redis will double the free space available on every reallocation.",
-        key_flags: &["RW", "insert"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "insert"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1097,7 +1264,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.2.0",
         group: "string",
         complexity: "O(1)",
-        key_flags: &["RO"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1113,7 +1287,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "string",
         complexity: "O(1)",
-        key_flags: &["RW", "access", "update"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "access", "update"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1129,7 +1310,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "string",
         complexity: "O(1)",
-        key_flags: &["RW", "access", "update"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "access", "update"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1145,7 +1333,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "string",
         complexity: "O(1)",
-        key_flags: &["RW", "access", "update"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "access", "update"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1161,7 +1356,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "string",
         complexity: "O(1)",
-        key_flags: &["RW", "access", "update"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "access", "update"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1177,7 +1379,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.6.0",
         group: "string",
         complexity: "O(1)",
-        key_flags: &["RW", "access", "update"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "access", "update"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1193,7 +1402,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.0.0",
         group: "string",
         complexity: "O(1)",
-        key_flags: &["OW", "update"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["OW", "update"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1209,7 +1425,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.6.0",
         group: "string",
         complexity: "O(1)",
-        key_flags: &["OW", "update"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["OW", "update"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1225,7 +1448,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "set",
         complexity: "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.",
-        key_flags: &["RW", "insert"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "insert"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1241,7 +1471,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "set",
         complexity: "O(N) where N is the number of members to be removed.",
-        key_flags: &["RW", "delete"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "delete"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1257,7 +1494,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "set",
         complexity: "O(N) where N is the set cardinality.",
-        key_flags: &["RO", "access"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &["nondeterministic_output_order"],
         subcommands: &[],
     },
@@ -1273,7 +1517,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "set",
         complexity: "O(1)",
-        key_flags: &["RO"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1289,7 +1540,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "set",
         complexity: "O(1)",
-        key_flags: &["RO"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1305,7 +1563,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "generic",
         complexity: "O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1).",
-        key_flags: &["RM", "delete"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RM", "delete"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: -1, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &["request_policy:multi_shard", "response_policy:agg_sum"],
         subcommands: &[],
     },
@@ -1321,7 +1586,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "4.0.0",
         group: "generic",
         complexity: "O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of.",
-        key_flags: &["RM", "delete"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RM", "delete"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: -1, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &["request_policy:multi_shard", "response_policy:agg_sum"],
         subcommands: &[],
     },
@@ -1337,7 +1609,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "generic",
         complexity: "O(N) where N is the number of keys to check.",
-        key_flags: &["RO"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: -1, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &["request_policy:multi_shard", "response_policy:agg_sum"],
         subcommands: &[],
     },
@@ -1353,7 +1632,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "generic",
         complexity: "O(1)",
-        key_flags: &["RO"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1369,7 +1655,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "generic",
         complexity: "O(1)",
-        key_flags: &["RW", "update"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "update"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1385,7 +1678,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.6.0",
         group: "generic",
         complexity: "O(1)",
-        key_flags: &["RW", "update"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "update"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1401,7 +1701,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "generic",
         complexity: "O(1)",
-        key_flags: &["RO", "access"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &["nondeterministic_output"],
         subcommands: &[],
     },
@@ -1417,7 +1724,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.6.0",
         group: "generic",
         complexity: "O(1)",
-        key_flags: &["RO", "access"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &["nondeterministic_output"],
         subcommands: &[],
     },
@@ -1433,7 +1747,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.2.0",
         group: "generic",
         complexity: "O(1)",
-        key_flags: &["RW", "update"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "update"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1449,7 +1770,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.0.0",
         group: "hash",
         complexity: "O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs.",
-        key_flags: &["RW", "update"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "update"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1465,7 +1793,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.0.0",
         group: "hash",
         complexity: "O(1)",
-        key_flags: &["RW", "insert"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "insert"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1481,7 +1816,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.0.0",
         group: "hash",
         complexity: "O(1)",
-        key_flags: &["RO", "access"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1497,7 +1839,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.0.0",
         group: "hash",
         complexity: "O(N) where N is the number of fields being requested.",
-        key_flags: &["RO", "access"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1513,7 +1862,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.0.0",
         group: "hash",
         complexity: "O(N) where N is the number of fields being set.",
-        key_flags: &["RW", "update"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "update"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1529,7 +1885,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.0.0",
         group: "hash",
         complexity: "O(N) where N is the size of the hash.",
-        key_flags: &["RO", "access"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &["nondeterministic_output_order"],
         subcommands: &[],
     },
@@ -1545,7 +1908,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.0.0",
         group: "hash",
         complexity: "O(N) where N is the number of fields to be removed.",
-        key_flags: &["RW", "delete"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "delete"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1561,7 +1931,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.0.0",
         group: "hash",
         complexity: "O(1)",
-        key_flags: &["RO"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1577,7 +1954,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.0.0",
         group: "hash",
         complexity: "O(1)",
-        key_flags: &["RO"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1593,7 +1977,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.0.0",
         group: "hash",
         complexity: "O(N) where N is the size of the hash.",
-        key_flags: &["RO", "access"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &["nondeterministic_output_order"],
         subcommands: &[],
     },
@@ -1609,7 +2000,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.0.0",
         group: "hash",
         complexity: "O(N) where N is the size of the hash.",
-        key_flags: &["RO", "access"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &["nondeterministic_output_order"],
         subcommands: &[],
     },
@@ -1625,7 +2023,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "3.2.0",
         group: "hash",
         complexity: "O(1)",
-        key_flags: &["RO"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1641,7 +2046,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.0.0",
         group: "hash",
         complexity: "O(1)",
-        key_flags: &["RW", "access", "update"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "access", "update"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1657,7 +2069,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.6.0",
         group: "hash",
         complexity: "O(1)",
-        key_flags: &["RW", "access", "update"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "access", "update"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1673,7 +2092,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.8.0",
         group: "hash",
         complexity: "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..",
-        key_flags: &["RO", "access"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &["nondeterministic_output"],
         subcommands: &[],
     },
@@ -1689,7 +2115,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "6.2.0",
         group: "hash",
         complexity: "O(N) where N is the number of fields returned",
-        key_flags: &["RO", "access"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &["nondeterministic_output"],
         subcommands: &[],
     },
@@ -1705,7 +2138,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.2.0",
         group: "sorted-set",
         complexity: "O(log(N)) for each item added, where N is the number of elements in the sorted set.",
-        key_flags: &["RW", "update"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "update"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1721,7 +2161,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.2.0",
         group: "sorted-set",
         complexity: "O(log(N)) where N is the number of elements in the sorted set.",
-        key_flags: &["RW", "access", "update"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "access", "update"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1737,7 +2184,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.2.0",
         group: "sorted-set",
         complexity: "O(M*log(N)) with N being the number of elements in the sorted set and M the number of elements to be removed.",
-        key_flags: &["RW", "delete"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "delete"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1753,7 +2207,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.2.0",
         group: "sorted-set",
         complexity: "O(1)",
-        key_flags: &["RO", "access"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1769,7 +2230,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "6.2.0",
         group: "sorted-set",
         complexity: "O(N) where N is the number of members being requested.",
-        key_flags: &["RO", "access"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1785,7 +2253,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.2.0",
         group: "sorted-set",
         complexity: "O(1)",
-        key_flags: &["RO"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1801,7 +2276,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.0.0",
         group: "sorted-set",
         complexity: "O(log(N)) with N being the number of elements in the sorted set.",
-        key_flags: &["RO", "access"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1817,7 +2299,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.2.0",
         group: "sorted-set",
         complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.",
-        key_flags: &["RO", "access"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1833,7 +2322,20 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "6.2.0",
         group: "sorted-set",
         complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements stored into the destination key.",
-        key_flags: &["OW", "update"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["OW", "update"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(2),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1849,7 +2351,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.5",
         group: "sorted-set",
         complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).",
-        key_flags: &["RO", "access"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1865,7 +2374,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.2.0",
         group: "sorted-set",
         complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.",
-        key_flags: &["RO", "access"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1881,7 +2397,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.2.0",
         group: "sorted-set",
         complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).",
-        key_flags: &["RO", "access"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1897,7 +2420,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.8.9",
         group: "sorted-set",
         complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).",
-        key_flags: &["RO", "access"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1913,7 +2443,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.8.9",
         group: "sorted-set",
         complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).",
-        key_flags: &["RO", "access"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1929,7 +2466,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.0.0",
         group: "sorted-set",
         complexity: "O(log(N))",
-        key_flags: &["RO", "access"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1945,7 +2489,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.0.0",
         group: "sorted-set",
         complexity: "O(log(N))",
-        key_flags: &["RO", "access"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1961,7 +2512,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "5.0.0",
         group: "sorted-set",
         complexity: "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.",
-        key_flags: &["RW", "access", "delete"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "access", "delete"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1977,7 +2535,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "5.0.0",
         group: "sorted-set",
         complexity: "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.",
-        key_flags: &["RW", "access", "delete"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "access", "delete"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -1993,7 +2558,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.2.0",
         group: "sorted-set",
         complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.",
-        key_flags: &["RW", "delete"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "delete"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2009,7 +2581,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.0.0",
         group: "sorted-set",
         complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.",
-        key_flags: &["RW", "delete"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "delete"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2025,7 +2604,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.8.9",
         group: "sorted-set",
         complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.",
-        key_flags: &["RW", "delete"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "delete"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2041,7 +2627,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.8.9",
         group: "sorted-set",
         complexity: "O(log(N)) with N being the number of elements in the sorted set.",
-        key_flags: &["RO", "access"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2057,7 +2650,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.8.0",
         group: "sorted-set",
         complexity: "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..",
-        key_flags: &["RO", "access"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &["nondeterministic_output"],
         subcommands: &[],
     },
@@ -2073,7 +2673,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "6.2.0",
         group: "sorted-set",
         complexity: "O(N) where N is the number of elements returned",
-        key_flags: &["RO", "access"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &["nondeterministic_output"],
         subcommands: &[],
     },
@@ -2089,7 +2696,20 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.0.0",
         group: "sorted-set",
         complexity: "O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.",
-        key_flags: &["OW", "update"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["OW", "update"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(2),
+                find: FindKeys::Keynum { keynumidx: 0, firstkey: 1, keystep: 1 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2105,7 +2725,20 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.0.0",
         group: "sorted-set",
         complexity: "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.",
-        key_flags: &["OW", "update"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["OW", "update"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(2),
+                find: FindKeys::Keynum { keynumidx: 0, firstkey: 1, keystep: 1 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2121,7 +2754,20 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "6.2.0",
         group: "sorted-set",
         complexity: "O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.",
-        key_flags: &["OW", "update"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["OW", "update"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(2),
+                find: FindKeys::Keynum { keynumidx: 0, firstkey: 1, keystep: 1 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2137,7 +2783,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "6.2.0",
         group: "set",
         complexity: "O(N) where N is the number of elements being checked for membership",
-        key_flags: &["RO", "access"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2153,7 +2806,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "set",
         complexity: "Without the count argument O(1), otherwise O(N) where N is the value of the passed count.",
-        key_flags: &["RW", "access", "delete"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "access", "delete"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &["nondeterministic_output"],
         subcommands: &[],
     },
@@ -2169,7 +2829,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "set",
         complexity: "Without the count argument O(1), otherwise O(N) where N is the absolute value of the passed count.",
-        key_flags: &["RO", "access"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &["nondeterministic_output"],
         subcommands: &[],
     },
@@ -2185,7 +2852,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "set",
         complexity: "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.",
-        key_flags: &["RO", "access"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: -1, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &["nondeterministic_output_order"],
         subcommands: &[],
     },
@@ -2201,7 +2875,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "set",
         complexity: "O(N) where N is the total number of elements in all given sets.",
-        key_flags: &["RO", "access"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: -1, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &["nondeterministic_output_order"],
         subcommands: &[],
     },
@@ -2217,7 +2898,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "set",
         complexity: "O(N) where N is the total number of elements in all given sets.",
-        key_flags: &["RO", "access"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: -1, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &["nondeterministic_output_order"],
         subcommands: &[],
     },
@@ -2233,7 +2921,20 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "set",
         complexity: "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.",
-        key_flags: &["RW", "update"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "update"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(2),
+                find: FindKeys::Range { lastkey: -1, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2249,7 +2950,20 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "set",
         complexity: "O(N) where N is the total number of elements in all given sets.",
-        key_flags: &["OW", "update"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["OW", "update"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(2),
+                find: FindKeys::Range { lastkey: -1, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2265,7 +2979,20 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "set",
         complexity: "O(N) where N is the total number of elements in all given sets.",
-        key_flags: &["OW", "update"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["OW", "update"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(2),
+                find: FindKeys::Range { lastkey: -1, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2281,7 +3008,20 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "set",
         complexity: "O(1)",
-        key_flags: &["RW", "access", "delete"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "access", "delete"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: "",
+                flags: &["RW", "insert"],
+                begin: BeginSearch::Index(2),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2297,7 +3037,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.8.0",
         group: "set",
         complexity: "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..",
-        key_flags: &["RO", "access"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &["nondeterministic_output"],
         subcommands: &[],
     },
@@ -2313,7 +3060,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "7.0.0",
         group: "set",
         complexity: "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.",
-        key_flags: &["RO", "access"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Keynum { keynumidx: 0, firstkey: 1, keystep: 1 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2329,7 +3083,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.4.0",
         group: "string",
         complexity: "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.",
-        key_flags: &["RO", "access"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2345,7 +3106,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.2.0",
         group: "string",
         complexity: "O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument.",
-        key_flags: &["RW", "update"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "update"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2361,7 +3129,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "6.2.0",
         group: "string",
         complexity: "O(1)",
-        key_flags: &["RW", "access", "update"],
+        key_specs: &[
+            KeySpec {
+                notes: "RW and UPDATE because it changes the TTL",
+                flags: &["RW", "access", "update"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2377,7 +3152,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.1",
         group: "string",
         complexity: "O(N) where N is the number of keys to set.",
-        key_flags: &["OW", "insert"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["OW", "insert"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: -1, keystep: 2, limit: 0 },
+            },
+        ],
         tips: &["request_policy:multi_shard", "response_policy:agg_min"],
         subcommands: &[],
     },
@@ -2393,7 +3175,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.2.0",
         group: "bitmap",
         complexity: "O(1)",
-        key_flags: &["RW", "access", "update"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "access", "update"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2409,7 +3198,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.2.0",
         group: "bitmap",
         complexity: "O(1)",
-        key_flags: &["RO", "access"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2425,7 +3221,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.6.0",
         group: "bitmap",
         complexity: "O(N)",
-        key_flags: &["RO", "access"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2441,7 +3244,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.2.3",
         group: "generic",
         complexity: "Depends on subcommand.",
-        key_flags: &[],
+        key_specs: &[],
         tips: &[],
         subcommands: OBJECT_SUBCOMMANDS,
     },
@@ -2457,7 +3260,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.2.0",
         group: "generic",
         complexity: "O(1)",
-        key_flags: &["RW", "update"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "update"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2473,7 +3283,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.6.0",
         group: "generic",
         complexity: "O(1)",
-        key_flags: &["RW", "update"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "update"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2489,7 +3306,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "7.0.0",
         group: "generic",
         complexity: "O(1)",
-        key_flags: &["RO", "access"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2505,7 +3329,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "7.0.0",
         group: "generic",
         complexity: "O(1)",
-        key_flags: &["RO", "access"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2521,7 +3352,20 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "generic",
         complexity: "O(1)",
-        key_flags: &["RW", "access", "delete"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "access", "delete"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: "",
+                flags: &["OW", "update"],
+                begin: BeginSearch::Index(2),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2537,7 +3381,20 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "generic",
         complexity: "O(1)",
-        key_flags: &["RW", "access", "delete"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "access", "delete"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: "",
+                flags: &["OW", "insert"],
+                begin: BeginSearch::Index(2),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2553,7 +3410,20 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "6.2.0",
         group: "generic",
         complexity: "O(N) worst case for collections, where N is the number of nested items. O(1) for string values.",
-        key_flags: &["RO", "access"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: "",
+                flags: &["OW", "update"],
+                begin: BeginSearch::Index(2),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2569,7 +3439,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "generic",
         complexity: "O(1)",
-        key_flags: &[],
+        key_specs: &[],
         tips: &["request_policy:all_shards", "nondeterministic_output"],
         subcommands: &[],
     },
@@ -2585,7 +3455,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "3.2.1",
         group: "generic",
         complexity: "O(N) where N is the number of keys that will be touched.",
-        key_flags: &["RO"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: -1, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &["request_policy:multi_shard", "response_policy:agg_sum"],
         subcommands: &[],
     },
@@ -2601,7 +3478,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "list",
         complexity: "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.",
-        key_flags: &["RW", "insert"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "insert"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2617,7 +3501,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "list",
         complexity: "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.",
-        key_flags: &["RW", "insert"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "insert"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2633,7 +3524,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.2.0",
         group: "list",
         complexity: "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.",
-        key_flags: &["RW", "insert"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "insert"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2649,7 +3547,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.2.0",
         group: "list",
         complexity: "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.",
-        key_flags: &["RW", "insert"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "insert"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2665,7 +3570,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "list",
         complexity: "O(N) where N is the number of elements returned",
-        key_flags: &["RW", "access", "delete"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "access", "delete"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2681,7 +3593,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "list",
         complexity: "O(N) where N is the number of elements returned",
-        key_flags: &["RW", "access", "delete"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "access", "delete"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2697,7 +3616,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "list",
         complexity: "O(S+N) where S is the distance of start offset from HEAD for small lists, from nearest end (HEAD or TAIL) for large lists; and N is the number of elements in the specified range.",
-        key_flags: &["RO", "access"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2713,7 +3639,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "list",
         complexity: "O(1)",
-        key_flags: &["RO"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2729,7 +3662,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "list",
         complexity: "O(N) where N is the number of elements to traverse to get to the element at index. This makes asking for the first or the last element of the list O(1).",
-        key_flags: &["RO", "access"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2745,7 +3685,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "list",
         complexity: "O(N) where N is the length of the list. Setting either the first or the last element of the list is O(1).",
-        key_flags: &["RW", "update"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "update"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2761,7 +3708,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.2.0",
         group: "list",
         complexity: "O(N) where N is the number of elements to traverse before seeing the value pivot. This means that inserting somewhere on the left end on the list (head) can be considered O(1) and inserting somewhere on the right end (tail) is O(N).",
-        key_flags: &["RW", "insert"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "insert"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2777,7 +3731,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "list",
         complexity: "O(N+M) where N is the length of the list and M is the number of elements removed.",
-        key_flags: &["RW", "delete"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "delete"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2793,7 +3754,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         group: "list",
         complexity: "O(N) where N is the number of elements to be removed by the operation.",
-        key_flags: &["RW", "delete"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "delete"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2809,7 +3777,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "6.0.6",
         group: "list",
         complexity: "O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the tail of the list, or when the MAXLEN option is provided, the command may run in constant time.",
-        key_flags: &["RO", "access"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO", "access"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2825,7 +3800,20 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "6.2.0",
         group: "list",
         complexity: "O(1)",
-        key_flags: &["RW", "access", "delete"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "access", "delete"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: "",
+                flags: &["RW", "insert"],
+                begin: BeginSearch::Index(2),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2841,7 +3829,20 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.2.0",
         group: "list",
         complexity: "O(1)",
-        key_flags: &["RW", "access", "delete"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "access", "delete"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: "",
+                flags: &["RW", "insert"],
+                begin: BeginSearch::Index(2),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2857,7 +3858,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.0.0",
         group: "list",
         complexity: "O(N) where N is the number of provided keys.",
-        key_flags: &["RW", "access", "delete"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "access", "delete"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: -2, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2873,7 +3881,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.0.0",
         group: "list",
         complexity: "O(N) where N is the number of provided keys.",
-        key_flags: &["RW", "access", "delete"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "access", "delete"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: -2, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2889,7 +3904,20 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "6.2.0",
         group: "list",
         complexity: "O(1)",
-        key_flags: &["RW", "access", "delete"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "access", "delete"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: "",
+                flags: &["RW", "insert"],
+                begin: BeginSearch::Index(2),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2905,7 +3933,20 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.2.0",
         group: "list",
         complexity: "O(1)",
-        key_flags: &["RW", "access", "delete"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RW", "access", "delete"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+            KeySpec {
+                notes: "",
+                flags: &["RW", "insert"],
+                begin: BeginSearch::Index(2),
+                find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2921,7 +3962,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.2.0",
         group: "transactions",
         complexity: "O(1)",
-        key_flags: &[],
+        key_specs: &[],
         tips: &[],
         subcommands: &[],
     },
@@ -2937,7 +3978,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.2.0",
         group: "transactions",
         complexity: "Depends on commands in the transaction",
-        key_flags: &[],
+        key_specs: &[],
         tips: &[],
         subcommands: &[],
     },
@@ -2953,7 +3994,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.0.0",
         group: "transactions",
         complexity: "O(N), when N is the number of queued commands",
-        key_flags: &[],
+        key_specs: &[],
         tips: &[],
         subcommands: &[],
     },
@@ -2969,7 +4010,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.2.0",
         group: "transactions",
         complexity: "O(1) for every key.",
-        key_flags: &["RO"],
+        key_specs: &[
+            KeySpec {
+                notes: "",
+                flags: &["RO"],
+                begin: BeginSearch::Index(1),
+                find: FindKeys::Range { lastkey: -1, keystep: 1, limit: 0 },
+            },
+        ],
         tips: &[],
         subcommands: &[],
     },
@@ -2985,7 +4033,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.2.0",
         group: "transactions",
         complexity: "O(1)",
-        key_flags: &[],
+        key_specs: &[],
         tips: &[],
         subcommands: &[],
     },
@@ -3001,7 +4049,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.0.0",
         group: "pubsub",
         complexity: "O(N) where N is the number of channels to subscribe to.",
-        key_flags: &[],
+        key_specs: &[],
         tips: &[],
         subcommands: &[],
     },
@@ -3017,7 +4065,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.0.0",
         group: "pubsub",
         complexity: "O(N) where N is the number of patterns the client is already subscribed to.",
-        key_flags: &[],
+        key_specs: &[],
         tips: &[],
         subcommands: &[],
     },
@@ -3033,7 +4081,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.0.0",
         group: "pubsub",
         complexity: "O(N) where N is the number of clients already subscribed to a channel.",
-        key_flags: &[],
+        key_specs: &[],
         tips: &[],
         subcommands: &[],
     },
@@ -3049,7 +4097,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.0.0",
         group: "pubsub",
         complexity: "O(N+M) where N is the number of patterns the client is already subscribed and M is the number of total patterns subscribed in the system (by any client).",
-        key_flags: &[],
+        key_specs: &[],
         tips: &[],
         subcommands: &[],
     },
@@ -3065,7 +4113,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.0.0",
         group: "pubsub",
         complexity: "O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed patterns (by any client).",
-        key_flags: &[],
+        key_specs: &[],
         tips: &[],
         subcommands: &[],
     },
@@ -3081,7 +4129,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "2.8.0",
         group: "pubsub",
         complexity: "Depends on subcommand.",
-        key_flags: &[],
+        key_specs: &[],
         tips: &[],
         subcommands: PUBSUB_SUBCOMMANDS,
     },
@@ -3097,7 +4145,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "0.1.0",
         group: "server",
         complexity: "O(1)",
-        key_flags: &[],
+        key_specs: &[],
         tips: &["nondeterministic_output"],
         subcommands: &[],
     },
@@ -3113,7 +4161,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "0.1.0",
         group: "server",
         complexity: "O(1)",
-        key_flags: &[],
+        key_specs: &[],
         tips: &[],
         subcommands: &[],
     },
@@ -3129,7 +4177,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "0.1.0",
         group: "server",
         complexity: "O(1)",
-        key_flags: &[],
+        key_specs: &[],
         tips: &[],
         subcommands: &[],
     },
@@ -3145,7 +4193,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "0.1.0",
         group: "server",
         complexity: "O(N) where N is the number of keys",
-        key_flags: &[],
+        key_specs: &[],
         tips: &["nondeterministic_output"],
         subcommands: &[],
     },
@@ -3198,6 +4246,22 @@ mod tests {
         write_info(&mut w, lookup(b"mset").expect("mset"));
         let want: &[u8] = b"*10\r\n$4\r\nmset\r\n:-3\r\n~2\r\n+write\r\n+denyoom\r\n:1\r\n:-1\r\n:2\r\n~3\r\n+@write\r\n+@string\r\n+@slow\r\n~2\r\n$26\r\nrequest_policy:multi_shard\r\n$29\r\nresponse_policy:all_succeeded\r\n~1\r\n%3\r\n$5\r\nflags\r\n~2\r\n+OW\r\n+update\r\n$12\r\nbegin_search\r\n%2\r\n$4\r\ntype\r\n$5\r\nindex\r\n$4\r\nspec\r\n%1\r\n$5\r\nindex\r\n:1\r\n$9\r\nfind_keys\r\n%2\r\n$4\r\ntype\r\n$5\r\nrange\r\n$4\r\nspec\r\n%3\r\n$7\r\nlastkey\r\n:-1\r\n$7\r\nkeystep\r\n:2\r\n$5\r\nlimit\r\n:0\r\n~0\r\n";
         assert_eq!(String::from_utf8_lossy(&out), String::from_utf8_lossy(want));
+    }
+
+    #[test]
+    fn multi_key_specs_match_redis_bytes() {
+        // Captured from redis-server 7.0.15 (`HELLO 3`, `COMMAND INFO x`):
+        // two key specs, one of them keynum-based; and a spec with notes.
+        let cases: [(&[u8], &[u8]); 2] = [
+            (b"zunionstore", b"*10\r\n$11\r\nzunionstore\r\n:-4\r\n~3\r\n+write\r\n+denyoom\r\n+movablekeys\r\n:1\r\n:1\r\n:1\r\n~3\r\n+@write\r\n+@sortedset\r\n+@slow\r\n~0\r\n~2\r\n%3\r\n$5\r\nflags\r\n~2\r\n+OW\r\n+update\r\n$12\r\nbegin_search\r\n%2\r\n$4\r\ntype\r\n$5\r\nindex\r\n$4\r\nspec\r\n%1\r\n$5\r\nindex\r\n:1\r\n$9\r\nfind_keys\r\n%2\r\n$4\r\ntype\r\n$5\r\nrange\r\n$4\r\nspec\r\n%3\r\n$7\r\nlastkey\r\n:0\r\n$7\r\nkeystep\r\n:1\r\n$5\r\nlimit\r\n:0\r\n%3\r\n$5\r\nflags\r\n~2\r\n+RO\r\n+access\r\n$12\r\nbegin_search\r\n%2\r\n$4\r\ntype\r\n$5\r\nindex\r\n$4\r\nspec\r\n%1\r\n$5\r\nindex\r\n:2\r\n$9\r\nfind_keys\r\n%2\r\n$4\r\ntype\r\n$6\r\nkeynum\r\n$4\r\nspec\r\n%3\r\n$9\r\nkeynumidx\r\n:0\r\n$8\r\nfirstkey\r\n:1\r\n$7\r\nkeystep\r\n:1\r\n~0\r\n"),
+            (b"getex", b"*10\r\n$5\r\ngetex\r\n:-2\r\n~2\r\n+write\r\n+fast\r\n:1\r\n:1\r\n:1\r\n~3\r\n+@write\r\n+@string\r\n+@fast\r\n~0\r\n~1\r\n%4\r\n$5\r\nnotes\r\n$40\r\nRW and UPDATE because it changes the TTL\r\n$5\r\nflags\r\n~3\r\n+RW\r\n+access\r\n+update\r\n$12\r\nbegin_search\r\n%2\r\n$4\r\ntype\r\n$5\r\nindex\r\n$4\r\nspec\r\n%1\r\n$5\r\nindex\r\n:1\r\n$9\r\nfind_keys\r\n%2\r\n$4\r\ntype\r\n$5\r\nrange\r\n$4\r\nspec\r\n%3\r\n$7\r\nlastkey\r\n:0\r\n$7\r\nkeystep\r\n:1\r\n$5\r\nlimit\r\n:0\r\n~0\r\n"),
+        ];
+        for (name, want) in cases {
+            let mut out = BytesMut::new();
+            let mut w = ReplyWriter::new(&mut out, Protocol::Resp3);
+            write_info(&mut w, lookup(name).expect("in table"));
+            assert_eq!(String::from_utf8_lossy(&out), String::from_utf8_lossy(want));
+        }
     }
 
     #[test]
