@@ -67,6 +67,40 @@ pub fn scan_page<T>(items: Vec<(&[u8], T)>, cursor: u64, count: usize) -> (u64, 
     (next, rest.into_iter().map(|(_, it)| it).collect())
 }
 
+/// Writes a HSCAN/SSCAN/ZSCAN reply over `items` (the live elements of a key, empty when
+/// it is absent). As in Redis, an option error is reported only for an existing key; each
+/// element is written by `put` as `per` reply entries.
+pub fn write_scan<T>(
+    w: &mut resp::ReplyWriter,
+    exists: bool,
+    items: Vec<(&[u8], T)>,
+    cursor: u64,
+    opts: Result<resp::ScanOpts, resp::CmdError>,
+    per: usize,
+    mut put: impl FnMut(&mut resp::ReplyWriter, &[u8], &T),
+) {
+    let (pattern, count) = match opts {
+        Ok(o) => (o.pattern, o.count),
+        Err(e) if exists => return w.error(e.text()),
+        Err(_) => (None, 10),
+    };
+    let (next, page) = scan_page(items, cursor, count);
+    let page: Vec<(&[u8], T)> = page
+        .into_iter()
+        .filter(|(m, _)| {
+            pattern
+                .as_ref()
+                .is_none_or(|p| resp::glob_match(p, m, false))
+        })
+        .collect();
+    w.array(2);
+    w.bulk(next.to_string().as_bytes());
+    w.array(page.len() * per);
+    for (m, v) in &page {
+        put(w, m, v);
+    }
+}
+
 /// Indices for a random sample of `count` elements out of `len`, as Redis's *RANDMEMBER /
 /// HRANDFIELD with a count: positive = distinct elements (at most `len`), negative = `|count|`
 /// picks that may repeat.

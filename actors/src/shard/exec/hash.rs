@@ -4,7 +4,7 @@
 use crdt::{FieldNumError, Kind};
 use resp::{Command, ReplyWriter};
 
-use super::coll::{sample, scan_page};
+use super::coll::{sample, write_scan};
 use super::WRONGTYPE;
 use crate::shard::Shard;
 
@@ -164,39 +164,19 @@ impl Shard {
                     Err(e) => w.error(hash_num_error(e)),
                 }
             }
-            Command::HScan { key, cursor, opts } => match self.read_as(slot, &key, now, Kind::Hash)
-            {
-                Err(()) => w.error(WRONGTYPE),
-                Ok(Some(_)) if opts.is_err() => {
-                    if let Err(err) = &opts {
-                        w.error(err.text());
+            Command::HScan { key, cursor, opts } => {
+                match self.read_as(slot, &key, now, Kind::Hash) {
+                    Err(()) => w.error(WRONGTYPE),
+                    Ok(e) => {
+                        let items: Vec<(&[u8], std::borrow::Cow<'_, [u8]>)> =
+                            e.map(|e| e.hash_fields().collect()).unwrap_or_default();
+                        write_scan(w, e.is_some(), items, cursor, opts, 2, |w, f, v| {
+                            w.bulk(f);
+                            w.bulk(v);
+                        });
                     }
                 }
-                Ok(e) => {
-                    let (pattern, count) = match opts {
-                        Ok(o) => (o.pattern, o.count),
-                        Err(_) => (None, 10),
-                    };
-                    let items: Vec<(&[u8], std::borrow::Cow<'_, [u8]>)> =
-                        e.map(|e| e.hash_fields().collect()).unwrap_or_default();
-                    let (next, page) = scan_page(items, cursor, count);
-                    let page: Vec<_> = page
-                        .into_iter()
-                        .filter(|(f, _)| {
-                            pattern
-                                .as_ref()
-                                .is_none_or(|p| resp::glob_match(p, f, false))
-                        })
-                        .collect();
-                    w.array(2);
-                    w.bulk(next.to_string().as_bytes());
-                    w.array(page.len() * 2);
-                    for (f, v) in page {
-                        w.bulk(f);
-                        w.bulk(&v);
-                    }
-                }
-            },
+            }
             Command::HRandField {
                 key,
                 count,

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use crdt::Kind;
 use resp::{Command, ReplyWriter, SetOp};
 
-use super::coll::{sample, scan_page, Prng};
+use super::coll::{sample, write_scan, Prng};
 use super::hash::MAX_SAMPLE;
 use super::WRONGTYPE;
 use crate::shard::Shard;
@@ -62,17 +62,11 @@ impl Shard {
             Command::SScan { key, cursor, opts } => {
                 match self.read_as(slot, &key, now, Kind::Set) {
                     Err(()) => w.error(WRONGTYPE),
-                    Ok(Some(_)) if opts.is_err() => {
-                        if let Err(err) = &opts {
-                            w.error(err.text());
-                        }
-                    }
-                    Ok(_) => {
-                        let (pattern, count) = match opts {
-                            Ok(o) => (o.pattern, o.count),
-                            Err(_) => (None, 10),
-                        };
-                        self.sscan(slot, &key, cursor, pattern.as_deref(), count, now, w);
+                    Ok(e) => {
+                        let items: Vec<(&[u8], ())> = e
+                            .map(|e| e.members().map(|m| (m, ())).collect())
+                            .unwrap_or_default();
+                        write_scan(w, e.is_some(), items, cursor, opts, 1, |w, m, _| w.bulk(m));
                     }
                 }
             }
@@ -270,38 +264,5 @@ impl Shard {
             self.write(slot, dst, |e, dot| ((), Some(e.sadd(dot, [member]).1)));
         }
         w.int(1);
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn sscan(
-        &mut self,
-        slot: u16,
-        key: &[u8],
-        cursor: u64,
-        pattern: Option<&[u8]>,
-        count: usize,
-        now: u64,
-        w: &mut ReplyWriter,
-    ) {
-        match self.read_as(slot, key, now, Kind::Set) {
-            Err(()) => w.error(WRONGTYPE),
-            Ok(e) => {
-                let items: Vec<(&[u8], ())> = e
-                    .map(|e| e.members().map(|m| (m, ())).collect())
-                    .unwrap_or_default();
-                let (next, page) = scan_page(items, cursor, count);
-                let page: Vec<&[u8]> = page
-                    .into_iter()
-                    .map(|(m, _)| m)
-                    .filter(|m| pattern.is_none_or(|p| resp::glob_match(p, m, false)))
-                    .collect();
-                w.array(2);
-                w.bulk(next.to_string().as_bytes());
-                w.array(page.len());
-                for m in page {
-                    w.bulk(m);
-                }
-            }
-        }
     }
 }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use crdt::{Entry, FieldNumError, Kind};
 use resp::{Command, ReplyWriter};
 
-use super::coll::{sample, scan_page};
+use super::coll::{sample, write_scan};
 use super::hash::MAX_SAMPLE;
 use super::WRONGTYPE;
 use crate::shard::Shard;
@@ -336,39 +336,19 @@ impl Shard {
                 }
                 Some(_) => w.error(WRONGTYPE),
             },
-            Command::ZScan { key, cursor, opts } => match self.read_as(slot, &key, now, Kind::ZSet)
-            {
-                Err(()) => w.error(WRONGTYPE),
-                Ok(Some(_)) if opts.is_err() => {
-                    if let Err(err) = &opts {
-                        w.error(err.text());
+            Command::ZScan { key, cursor, opts } => {
+                match self.read_as(slot, &key, now, Kind::ZSet) {
+                    Err(()) => w.error(WRONGTYPE),
+                    Ok(e) => {
+                        let items: Vec<(&[u8], f64)> =
+                            e.map(|e| e.zset_members().collect()).unwrap_or_default();
+                        write_scan(w, e.is_some(), items, cursor, opts, 2, |w, m, s| {
+                            w.bulk(m);
+                            w.bulk(resp::num::format_double(*s).as_bytes());
+                        });
                     }
                 }
-                Ok(e) => {
-                    let (pattern, count) = match opts {
-                        Ok(o) => (o.pattern, o.count),
-                        Err(_) => (None, 10),
-                    };
-                    let items: Vec<(&[u8], f64)> =
-                        e.map(|e| e.zset_members().collect()).unwrap_or_default();
-                    let (next, page) = scan_page(items, cursor, count);
-                    let page: Vec<_> = page
-                        .into_iter()
-                        .filter(|(m, _)| {
-                            pattern
-                                .as_ref()
-                                .is_none_or(|p| resp::glob_match(p, m, false))
-                        })
-                        .collect();
-                    w.array(2);
-                    w.bulk(next.to_string().as_bytes());
-                    w.array(page.len() * 2);
-                    for (m, s) in page {
-                        w.bulk(m);
-                        w.bulk(resp::num::format_double(s).as_bytes());
-                    }
-                }
-            },
+            }
             Command::ZRandMember {
                 key,
                 count,
