@@ -7,6 +7,7 @@
 pub mod clock;
 pub mod node;
 pub mod proxy;
+pub mod pubsub;
 pub mod repl;
 pub mod shard;
 

@@ -19,6 +19,7 @@ use bytes::Bytes;
 use crdt::RegionId;
 
 use crate::clock::RegionClock;
+use crate::pubsub::Hub;
 use crate::repl::{op_slot, ReplLog};
 use crate::shard::{slot_shard, ApplyRemote, Shard, ShardContext, SLOTS};
 
@@ -148,6 +149,8 @@ pub(crate) struct Inner {
     pub run_id: String,
     /// Slot → shard index.
     pub slot_map: Vec<u16>,
+    /// Pub/Sub subscriptions of this node's clients.
+    pub hub: Arc<Hub>,
     /// Keep the arbiters alive for the node's lifetime.
     _owned: Vec<Arbiter>,
 }
@@ -168,6 +171,7 @@ impl Node {
         let mut logs = Vec::new();
         // Randomness comes from the injected clock, so a simulated clock repeats a run.
         let seed = clock.now_ms() ^ (u64::from(cfg.region.0) << 56);
+        let hub = Arc::new(Hub::default());
         for index in 0..n {
             let arb = Arbiter::new();
             let log = Arc::new(ReplLog::new(cfg.backlog_bytes));
@@ -178,6 +182,7 @@ impl Node {
                 clock: clock.clone(),
                 log: cfg.linked().then(|| log.clone()),
                 seed: seed ^ (u64::from(index) + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                hub: hub.clone(),
             };
             let addr = Shard::start_in_arbiter(&arb.handle(), move |_| Shard::new(ctx));
             shards.push(addr);
@@ -205,6 +210,7 @@ impl Node {
                 started: Instant::now(),
                 run_id: run_id.chars().take(40).collect(),
                 slot_map,
+                hub,
                 _owned: owned,
             }),
         }

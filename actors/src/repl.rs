@@ -1,7 +1,8 @@
 //! The replication log of one shard: a bounded in-memory backlog of encoded deltas.
 //!
 //! Every write a shard makes is encoded once (`[slot: u16 BE][rmp-serde ReplOp]`) and appended
-//! here with a stream offset (1, 2, 3, …) and its HLC. Geo-links read from it at their own
+//! here (a PUBLISH is `[slot | 0x8000: u16 BE][rmp-serde (channel, message)]`, the slot being
+//! the channel's, so one channel's messages from one region keep their order) with a stream offset (1, 2, 3, …) and its HLC. Geo-links read from it at their own
 //! pace and resume from the offset their peer acknowledged; the log only trims ops that every
 //! peer acknowledged, unless the byte budget forces it, in which case a peer that still needed
 //! them must be re-synced in full (it learns that from `read` returning `Trimmed`).
@@ -38,6 +39,37 @@ pub fn encode_op(slot: u16, key: &[u8], delta: &crdt::Entry) -> Bytes {
     Bytes::from(out)
 }
 
+/// Encodes a PUBLISH for the other regions' subscribers (slot of the channel, flagged).
+pub fn encode_publish(slot: u16, channel: &[u8], message: &[u8]) -> Bytes {
+    let mut out = Vec::with_capacity(16 + channel.len() + message.len());
+    out.extend_from_slice(&(slot | PUBLISH_FLAG).to_be_bytes());
+    let msg = (
+        serde_bytes::Bytes::new(channel),
+        serde_bytes::Bytes::new(message),
+    );
+    if rmp_serde::encode::write(&mut out, &msg).is_err() {
+        tracing::error!("encoding a published message failed; this is a bug");
+    }
+    Bytes::from(out)
+}
+
+/// Set in the slot prefix of a PUBLISH op.
+const PUBLISH_FLAG: u16 = 0x8000;
+
+/// A decoded op.
+#[derive(Debug, Clone)]
+pub enum Op {
+    /// A write's delta.
+    Write(ReplOp),
+    /// A message published in the origin region.
+    Publish {
+        /// The channel.
+        channel: Bytes,
+        /// The message.
+        message: Bytes,
+    },
+}
+
 #[derive(Serialize)]
 struct ReplOpRef<'a> {
     #[serde(with = "serde_bytes")]
@@ -65,7 +97,7 @@ pub fn op_slot(op: &[u8]) -> Result<u16, DecodeError> {
         .get(..2)
         .and_then(|p| p.try_into().ok())
         .ok_or(DecodeError::Truncated)?;
-    let slot = u16::from_be_bytes(prefix);
+    let slot = u16::from_be_bytes(prefix) & !PUBLISH_FLAG;
     if slot >= 16384 {
         return Err(DecodeError::BadSlot(slot));
     }
@@ -73,12 +105,24 @@ pub fn op_slot(op: &[u8]) -> Result<u16, DecodeError> {
 }
 
 /// Decodes an encoded op (slot prefix and payload).
-pub fn decode_op(op: &[u8]) -> Result<(u16, ReplOp), DecodeError> {
+pub fn decode_op(op: &[u8]) -> Result<(u16, Op), DecodeError> {
     let slot = op_slot(op)?;
+    let publish = op[0] & 0x80 != 0;
     let payload = op.get(2..).ok_or(DecodeError::Truncated)?;
-    let op: ReplOp =
-        rmp_serde::from_slice(payload).map_err(|e| DecodeError::Payload(e.to_string()))?;
-    Ok((slot, op))
+    let bad = |e: rmp_serde::decode::Error| DecodeError::Payload(e.to_string());
+    if publish {
+        let (channel, message): (serde_bytes::ByteBuf, serde_bytes::ByteBuf) =
+            rmp_serde::from_slice(payload).map_err(bad)?;
+        return Ok((
+            slot,
+            Op::Publish {
+                channel: Bytes::from(channel.into_vec()),
+                message: Bytes::from(message.into_vec()),
+            },
+        ));
+    }
+    let op: ReplOp = rmp_serde::from_slice(payload).map_err(bad)?;
+    Ok((slot, Op::Write(op)))
 }
 
 /// What a reader gets from the log.
@@ -271,5 +315,21 @@ mod tests {
         assert!(op_slot(&[]).is_err());
         assert!(op_slot(&[0xff, 0xff, 1]).is_err());
         assert!(decode_op(&[0, 1, 0xc1]).is_err());
+        assert!(decode_op(&[0x80, 1, 0xc1]).is_err());
+    }
+
+    #[test]
+    fn publish_ops_round_trip_and_route_by_the_channel_slot() {
+        let raw = encode_publish(5000, b"news", b"hello");
+        assert_eq!(op_slot(&raw).unwrap(), 5000);
+        match decode_op(&raw).unwrap() {
+            (5000, Op::Publish { channel, message }) => {
+                assert_eq!(&channel[..], b"news");
+                assert_eq!(&message[..], b"hello");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let w = encode_op(5000, b"k", &crdt::Entry::default());
+        assert!(matches!(decode_op(&w).unwrap(), (5000, Op::Write(_))));
     }
 }

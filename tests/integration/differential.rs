@@ -528,6 +528,74 @@ async fn compare(script: &str) {
     );
 }
 
+/// Transactions (keys in one slot, as the spec requires) and the Pub/Sub introspection that
+/// a non-subscribed connection can run.
+const TRANSACTIONS: &str = "
+MULTI
+SET {t}a 1
+INCR {t}a
+GET {t}a
+LPUSH {t}l x
+EXEC
+MULTI
+MULTI
+WATCH {t}a
+DISCARD
+EXEC
+DISCARD
+MULTI
+SET {t}a
+EXEC
+MULTI
+NOSUCH
+INCR {t}a
+EXEC
+GET {t}a
+WATCH {t}a
+SET {t}a 5
+MULTI
+INCR {t}a
+EXEC
+WATCH {t}a {t}b
+MULTI
+INCR {t}a
+MGET {t}a {t}b
+EXISTS {t}a {t}b {t}a
+PING
+ECHO hi
+EXEC
+WATCH
+UNWATCH
+MULTI
+SET {t}s x
+SADD {t}s y
+INCR {t}s
+EXEC
+MULTI
+EXEC
+MULTI
+BLPOP {t}empty 0
+RPUSH {t}empty v
+BLPOP {t}empty 0
+EXEC
+WATCH {t}w
+MULTI
+SET {t}w 1
+EXEC
+GET {t}a
+PUBSUB NUMSUB a b
+PUBSUB NUMPAT
+PUBSUB CHANNELS
+PUBSUB CHANNELS a*
+PUBLISH ch msg
+PUBSUB HELP x
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transaction_replies_match_redis_server() {
+    bounded(90, compare(TRANSACTIONS)).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn single_region_replies_match_redis_server() {
     bounded(60, compare(SCRIPT)).await;

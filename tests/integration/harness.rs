@@ -638,6 +638,11 @@ impl Group {
         (1..=self.regions.len()).collect()
     }
 
+    /// The client address of a region (1-based).
+    pub fn resp_addr(&self, region: usize) -> SocketAddr {
+        self.info(region).resp
+    }
+
     fn info(&self, region: usize) -> &RegionInfo {
         assert!(
             region >= 1 && region <= self.regions.len(),

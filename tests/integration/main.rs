@@ -11,3 +11,4 @@ mod differential;
 mod harness;
 mod relay;
 mod servers;
+mod tx_pubsub;

@@ -285,6 +285,9 @@ impl Conn {
                 w.array(0);
             }
             Command::Reset => {
+                self.tx = None;
+                self.unwatch();
+                self.leave_pubsub();
                 self.proto = Protocol::Resp2;
                 self.authed = inner.cfg.password.is_none();
                 self.with_client(|c| {
@@ -536,7 +539,7 @@ impl Conn {
             let st = &inner.stats;
             let _ = write!(
                 s,
-                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\n\r\n",
+                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\n\r\n",
                 st.connections.load(Ordering::Relaxed),
                 st.commands.load(Ordering::Relaxed),
                 st.net_input.load(Ordering::Relaxed),
@@ -544,7 +547,9 @@ impl Conn {
                 st.rejected.load(Ordering::Relaxed),
                 stats.expired_keys,
                 stats.keyspace_hits,
-                stats.keyspace_misses
+                stats.keyspace_misses,
+                inner.hub.channels(None).len(),
+                inner.hub.numpat()
             );
         }
         if want("replication") {
@@ -603,7 +608,7 @@ fn w_out<'a>(w: &'a mut ReplyWriter<'_>) -> &'a mut bytes::BytesMut {
     w.buffer()
 }
 
-fn help(w: &mut ReplyWriter, name: &str, lines: &[&str]) {
+pub(crate) fn help(w: &mut ReplyWriter, name: &str, lines: &[&str]) {
     w.array(lines.len() + 1);
     w.simple(&format!(
         "{name} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"

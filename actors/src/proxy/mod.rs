@@ -10,6 +10,8 @@
 //! CRDT.*) flush the batch first.
 
 mod admin;
+mod sub;
+mod tx;
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -46,6 +48,12 @@ pub(crate) struct Conn {
     batches: Vec<Vec<(u16, Command)>>,
     pieces: Vec<Piece>,
     local: BytesMut,
+    /// The transaction being queued (MULTI).
+    tx: Option<tx::Tx>,
+    /// The slot of the keys this connection WATCHes, if any.
+    watch_slot: Option<u16>,
+    /// Pub/Sub subscriptions.
+    subs: sub::Subs,
 }
 
 /// Serves a TCP client until it disconnects.
@@ -105,6 +113,9 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         batches: vec![Vec::new(); inner.shards.len()],
         pieces: Vec::new(),
         local: BytesMut::new(),
+        tx: None,
+        watch_slot: None,
+        subs: sub::Subs::default(),
     };
     let limits = cfg.limits;
     let qlimit = cfg.query_buffer_limit;
@@ -115,7 +126,34 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         if buf.capacity() - buf.len() < 4096 {
             buf.reserve(16 * 1024);
         }
-        let n = match io.read_buf(&mut buf).await {
+        let read = match conn.subs.rx.as_mut() {
+            None => io.read_buf(&mut buf).await,
+            // Subscribed: wait for the client or a message, whichever comes first
+            // (`read_buf` is cancel-safe: a cancelled read took no bytes).
+            Some(rx) => tokio::select! {
+                r = io.read_buf(&mut buf) => r,
+                m = rx.recv() => {
+                    let Some(m) = m else {
+                        // The hub dropped this listener: it fell too far behind.
+                        break;
+                    };
+                    sub::write_message(&mut out, conn.proto, &m);
+                    while out.len() < 64 * 1024 {
+                        match rx.try_recv() {
+                            Ok(m) => sub::write_message(&mut out, conn.proto, &m),
+                            Err(_) => break,
+                        }
+                    }
+                    inner.stats.net_output.fetch_add(out.len() as u64, Ordering::Relaxed);
+                    if io.write_all(&out).await.is_err() {
+                        break;
+                    }
+                    out.clear();
+                    continue;
+                }
+            },
+        };
+        let n = match read {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
@@ -169,6 +207,8 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         }
     }
     let _ = io.shutdown().await;
+    conn.unwatch();
+    conn.leave_pubsub();
     inner
         .clients
         .lock()
@@ -209,6 +249,9 @@ impl Conn {
             let cmd = match Command::parse(args) {
                 Ok(c) => c,
                 Err(e) => {
+                    if let Some(tx) = &mut self.tx {
+                        tx.dirty = true;
+                    }
                     self.push_error(e.text());
                     continue;
                 }
@@ -222,7 +265,18 @@ impl Conn {
                 self.push_error("NOAUTH Authentication required.");
                 continue;
             }
-            self.plan(cmd, out).await;
+            if let Some(e) = self.refused_while_subscribed(&cmd) {
+                if let Some(tx) = &mut self.tx {
+                    tx.dirty = true;
+                }
+                self.push_error(&e);
+                continue;
+            }
+            if self.tx.is_some() {
+                self.queue(cmd, out).await;
+            } else {
+                self.plan(cmd, out).await;
+            }
         }
         self.flush(out).await;
     }
@@ -230,6 +284,22 @@ impl Conn {
     /// Routes one command: to a shard by slot, to the pieces of several shards, or to the
     /// connection itself.
     async fn plan(&mut self, cmd: Command, out: &mut BytesMut) {
+        let cmd = match cmd {
+            Command::Multi
+            | Command::Exec
+            | Command::Discard
+            | Command::Watch(_)
+            | Command::Unwatch => return self.tx_command(cmd, out).await,
+            // PUBLISH runs on the channel's shard, which ships it to the other regions.
+            Command::Publish { ref channel, .. } => {
+                let slot = resp::key_slot(channel);
+                return self.push_shard(slot, cmd);
+            }
+            cmd => match self.pubsub_command(cmd) {
+                Some(cmd) => cmd,
+                None => return,
+            },
+        };
         if let Some(key) = cmd.key() {
             let slot = resp::key_slot(key);
             return self.push_shard(slot, cmd);
@@ -251,28 +321,6 @@ impl Conn {
                     self.batches[shard as usize].push((slot, Command::Exists(vec![k])));
                     self.pieces.push(Piece::Shard(shard));
                 }
-            }
-            // Parsed, but not served yet (issue 3 items 6: transactions and Pub/Sub): an
-            // honest error rather than a reply that pretends.
-            pending @ (Command::Multi
-            | Command::Exec
-            | Command::Discard
-            | Command::Watch(_)
-            | Command::Unwatch
-            | Command::Subscribe(_)
-            | Command::PSubscribe(_)
-            | Command::Unsubscribe(_)
-            | Command::PUnsubscribe(_)
-            | Command::Publish { .. }
-            | Command::PubSubChannels(_)
-            | Command::PubSubNumSub(_)
-            | Command::PubSubNumPat
-            | Command::PubSubHelp) => {
-                let msg = format!(
-                    "ERR '{}' is not supported by Meridian yet",
-                    pending.name().to_ascii_uppercase()
-                );
-                self.push_error(&msg);
             }
             blocking @ (Command::BPop { .. } | Command::BLMove { .. }) => {
                 self.flush(out).await;

@@ -12,6 +12,7 @@
 
 pub mod exec;
 pub mod keyspace;
+mod watch;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,7 +24,8 @@ use bytes::{Bytes, BytesMut};
 use crdt::{Dot, Entry, Hlc, RegionId, VersionVector};
 
 use crate::clock::RegionClock;
-use crate::repl::{decode_op, encode_op, ReplLog};
+use crate::pubsub::Hub;
+use crate::repl::{decode_op, encode_op, Op, ReplLog};
 pub use keyspace::{Keyspace, SLOTS};
 
 /// What a shard needs to know about its region.
@@ -41,6 +43,8 @@ pub struct ShardContext {
     pub log: Option<Arc<ReplLog>>,
     /// Seed of the shard's random source (injected, so a simulation can repeat a run).
     pub seed: u64,
+    /// The node's Pub/Sub hub (PUBLISH delivers local and replicated messages through it).
+    pub hub: Arc<Hub>,
 }
 
 /// The shard actor.
@@ -61,6 +65,8 @@ pub struct Shard {
     gc_pending: HashSet<(u16, Box<[u8]>)>,
     /// Random source of SPOP, SRANDMEMBER, HRANDFIELD, ZRANDMEMBER, RANDOMKEY.
     pub(crate) rng: exec::Prng,
+    /// Keys watched by connections (WATCH), and whether they were touched since.
+    pub(crate) watches: watch::Watches,
 }
 
 /// Counters a shard keeps for INFO.
@@ -126,6 +132,7 @@ impl Shard {
             origin_shards: HashMap::new(),
             gc_pending: HashSet::new(),
             rng: exec::Prng::new(seed),
+            watches: watch::Watches::default(),
         }
     }
 
@@ -150,6 +157,7 @@ impl Shard {
     /// touched, drop the entry if empty, and remember it if it still holds removal metadata
     /// that waits for other regions' ops. One keyspace lookup in the common case.
     fn settle(&mut self, slot: u16, key: &[u8], delta: &Entry) {
+        self.watches.touch(key);
         let lone = self.ctx.log.is_none();
         let Some(e) = self.keys.get_mut(slot, key) else {
             return;
@@ -237,11 +245,17 @@ impl Shard {
                 continue;
             }
             match decode_op(raw) {
-                Ok((slot, op)) => {
+                Ok((slot, Op::Write(op))) => {
                     self.ctx.clock.observe(Hlc(*hlc));
                     self.keys.entry(slot, &op.key).merge(&op.delta);
                     self.received.insert(stream, *hlc);
                     self.settle(slot, &op.key, &op.delta);
+                    applied += 1;
+                }
+                Ok((_, Op::Publish { channel, message })) => {
+                    self.ctx.clock.observe(Hlc(*hlc));
+                    self.ctx.hub.publish(&channel, &message);
+                    self.received.insert(stream, *hlc);
                     applied += 1;
                 }
                 Err(e) => {
@@ -390,17 +404,94 @@ impl Handler<Exec> for Shard {
     type Result = MessageResult<Exec>;
 
     fn handle(&mut self, msg: Exec, _: &mut Self::Context) -> Self::Result {
-        let mut out = BytesMut::with_capacity(64 * msg.cmds.len());
-        let mut ends = Vec::with_capacity(msg.cmds.len());
+        MessageResult(self.run(msg.proto, msg.cmds))
+    }
+}
+
+impl Shard {
+    /// Executes a batch and returns its replies.
+    fn run(&mut self, proto: resp::Protocol, cmds: Vec<(u16, resp::Command)>) -> ExecReply {
+        let mut out = BytesMut::with_capacity(64 * cmds.len());
+        let mut ends = Vec::with_capacity(cmds.len());
         let now = self.ctx.clock.now_ms();
-        for (slot, cmd) in msg.cmds {
-            let mut w = resp::ReplyWriter::new(&mut out, msg.proto);
+        for (slot, cmd) in cmds {
+            let mut w = resp::ReplyWriter::new(&mut out, proto);
             self.execute(slot, cmd, now, &mut w);
             ends.push(out.len() as u32);
         }
         self.stats.commands += ends.len() as u64;
         self.flush_pending();
-        MessageResult(ExecReply { out, ends })
+        ExecReply { out, ends }
+    }
+}
+
+/// WATCH: connection `conn` watches `keys` (all on this shard).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Watch {
+    /// The connection's id.
+    pub conn: u64,
+    /// The keys with their slots.
+    pub keys: Vec<(u16, Bytes)>,
+}
+
+impl Handler<Watch> for Shard {
+    type Result = ();
+
+    fn handle(&mut self, msg: Watch, _: &mut Self::Context) {
+        let now = self.ctx.clock.now_ms();
+        for (slot, key) in msg.keys {
+            let deadline = self
+                .keys
+                .get(slot, &key)
+                .filter(|e| visible(e, now))
+                .and_then(|e| e.expiry())
+                .map(|x| x.deadline_ms);
+            self.watches.watch(msg.conn, &key, deadline);
+        }
+    }
+}
+
+/// UNWATCH, DISCARD, or a watching connection that went away.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Unwatch {
+    /// The connection's id.
+    pub conn: u64,
+}
+
+impl Handler<Unwatch> for Shard {
+    type Result = ();
+
+    fn handle(&mut self, msg: Unwatch, _: &mut Self::Context) {
+        let now = self.ctx.clock.now_ms();
+        self.watches.take(msg.conn, now);
+    }
+}
+
+/// EXEC: a transaction's commands, run in one go (nothing else runs on the shard between
+/// them) unless a key the connection watched was touched, in which case nothing runs and
+/// the reply is `None`. Either way the connection's watches end.
+#[derive(Message)]
+#[rtype(result = "Option<ExecReply>")]
+pub struct TxExec {
+    /// The connection's id.
+    pub conn: u64,
+    /// Protocol version of the connection.
+    pub proto: resp::Protocol,
+    /// The queued commands with their slots.
+    pub cmds: Vec<(u16, resp::Command)>,
+}
+
+impl Handler<TxExec> for Shard {
+    type Result = MessageResult<TxExec>;
+
+    fn handle(&mut self, msg: TxExec, _: &mut Self::Context) -> Self::Result {
+        let now = self.ctx.clock.now_ms();
+        if !self.watches.take(msg.conn, now) {
+            return MessageResult(None);
+        }
+        MessageResult(Some(self.run(msg.proto, msg.cmds)))
     }
 }
 
@@ -561,6 +652,7 @@ impl Handler<Flush> for Shard {
     fn handle(&mut self, _: Flush, _: &mut Self::Context) {
         self.keys.clear();
         self.gc_pending.clear();
+        self.watches.touch_all();
     }
 }
 

@@ -384,6 +384,15 @@ impl Shard {
                 }
                 w.int(has_ttl as i64);
             }
+            Command::Publish { channel, message } => {
+                let n = self.ctx.hub.publish(&channel, &message);
+                if self.ctx.log.is_some() {
+                    let hlc = self.dot().hlc.0;
+                    self.pending
+                        .push((hlc, crate::repl::encode_publish(slot, &channel, &message)));
+                }
+                w.int(n as i64);
+            }
             other => {
                 // The proxy answers every other command itself; reaching here is a routing bug,
                 // reported to the client rather than panicking the shard.
@@ -416,6 +425,7 @@ impl Shard {
         };
         let mut buf = itoa_buf(new);
         *e = Entry::plain(dot, buf.as_mut_slice());
+        self.watches.touch(key);
         Some(Ok(new))
     }
 
