@@ -12,8 +12,9 @@
 #      at -P 1 and -P 16,
 #      each line run against redis then Meridian back to back (the order alternates from
 #      round to round), median of the rounds, ratio meridian/redis;
-#   3. memory: both servers restarted fresh, exactly BENCH_KEYS distinct small strings
-#      (SET key:%07d xxx) loaded with redis-cli --pipe, DBSIZE checked, RSS (VmRSS) delta
+#   3. memory, one case per type, each on freshly started servers: BENCH_KEYS small
+#      strings (SET key:%07d xxx), BENCH_COLL_KEYS hashes of 10 fields and BENCH_COLL_KEYS
+#      sets of 10 members, loaded with redis-cli --pipe, DBSIZE checked, RSS (VmRSS) delta
 #      per key for both, and redis's INFO used_memory delta per key;
 #   4. prints a summary and exits 0 (non-zero only if something failed to run).
 #
@@ -26,7 +27,9 @@
 #   BENCH_RANDOM=100000  redis-benchmark -r (key space)
 #   BENCH_TESTS=set,get,incr,sadd,hset,zadd,lpush,lpop
 #   BENCH_PIPELINES="1 16"
-#   BENCH_KEYS=1000000   keys loaded for the memory measurement
+#   BENCH_KEYS=1000000   string keys loaded for the memory measurement
+#   BENCH_COLL_KEYS=100000  hashes (and sets) of 10 elements loaded for it
+#   BENCH_MEMORY="strings hashes sets"   which memory cases to run
 #   BENCH_SHARDS=        meridian --shards (empty: Meridian's default)
 #   BENCH_SKIP_BUILD=1   do not run cargo build (the binary must exist)
 #   BENCH_SKIP_THROUGHPUT=1 / BENCH_SKIP_MEMORY=1   skip a phase
@@ -45,7 +48,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 if [[ "${BENCH_QUICK:-0}" == 1 ]]; then
-    : "${BENCH_N1:=20000}" "${BENCH_N16:=200000}" "${BENCH_KEYS:=100000}" "${BENCH_ROUNDS:=1}" "${BENCH_TIMEOUT:=20}"
+    : "${BENCH_N1:=20000}" "${BENCH_N16:=200000}" "${BENCH_KEYS:=100000}" "${BENCH_COLL_KEYS:=20000}" "${BENCH_ROUNDS:=1}" "${BENCH_TIMEOUT:=20}"
 fi
 N1="${BENCH_N1:-200000}"
 N16="${BENCH_N16:-1000000}"
@@ -55,6 +58,8 @@ RANDOM_KEYS="${BENCH_RANDOM:-100000}"
 TESTS="${BENCH_TESTS:-set,get,incr,sadd,hset,zadd,lpush,lpop}"
 PIPELINES="${BENCH_PIPELINES:-1 16}"
 KEYS="${BENCH_KEYS:-1000000}"
+COLL_KEYS="${BENCH_COLL_KEYS:-100000}"
+MEM_CASES="${BENCH_MEMORY:-strings hashes sets}"
 SHARDS="${BENCH_SHARDS:-}"
 TMO="${BENCH_TIMEOUT:-120}"
 MERIDIAN_BIN="${MERIDIAN_BIN:-$ROOT/target/release/meridian}"
@@ -331,17 +336,30 @@ fi
 
 # ---------------------------------------------------------------------------------------
 # Memory
-if [[ "${BENCH_SKIP_MEMORY:-0}" != 1 ]]; then
-    # Fresh processes, so neither allocator carries what the throughput phase left behind
-    # (and Meridian holds no tombstones from it).
+# One case per data type, each on freshly started servers (so neither allocator reuses what
+# an earlier case freed): the RSS delta of loading the case, per key.
+gen_load() { # kind count -> RESP on stdout
+    awk -v n="$2" -v kind="$1" 'BEGIN {
+        for (i = 0; i < n; i++) {
+            k = sprintf("key:%07d", i)
+            if (kind == "strings") {
+                printf "*3\r\n$3\r\nSET\r\n$11\r\n%s\r\n$3\r\nxxx\r\n", k
+            } else if (kind == "hashes") {
+                printf "*22\r\n$4\r\nHSET\r\n$11\r\n%s\r\n", k
+                for (f = 0; f < 10; f++) printf "$7\r\nfield:%d\r\n$7\r\nvalue:%d\r\n", f, f
+            } else {
+                printf "*12\r\n$4\r\nSADD\r\n$11\r\n%s\r\n", k
+                for (f = 0; f < 10; f++) printf "$8\r\nmember:%d\r\n", f
+            }
+        }
+    }'
+}
+memory_case() { # kind count description -> sets MEM_ROW
+    local kind="$1" n="$2" desc="$3" who port pid
     start_servers
-    out "-- memory: $KEYS distinct keys, SET key:%07d xxx (3-byte values), loaded with redis-cli --pipe"
-    PROTO="$WORK/load.resp"
-    awk -v n="$KEYS" 'BEGIN {
-        for (i = 0; i < n; i++)
-            printf "*3\r\n$3\r\nSET\r\n$11\r\nkey:%07d\r\n$3\r\nxxx\r\n", i
-    }' >"$PROTO"
-
+    out "-- memory: $desc, loaded with redis-cli --pipe"
+    local proto="$WORK/load-$kind.resp"
+    gen_load "$kind" "$n" >"$proto"
     declare -A RSS0 RSS1 UM0 UM1 DBS
     for who in redis meridian; do
         if [[ "$who" == redis ]]; then port="$REDIS_PORT"; pid="$REDIS_PID"; else port="$MERIDIAN_PORT"; pid="$MERIDIAN_PID"; fi
@@ -350,7 +368,7 @@ if [[ "${BENCH_SKIP_MEMORY:-0}" != 1 ]]; then
         RSS0[$who]="$(rss_kb "$pid")"
         UM0[$who]="$(info_field "$port" used_memory)"
         t0=$(date +%s.%N)
-        if ! timeout "$TMO" redis-cli -p "$port" --pipe <"$PROTO" >"$WORK/pipe-$who.log" 2>&1; then
+        if ! timeout "$TMO" redis-cli -p "$port" --pipe <"$proto" >"$WORK/pipe-$who.log" 2>&1; then
             cat "$WORK/pipe-$who.log" >&2
             die "redis-cli --pipe into $who failed"
         fi
@@ -364,27 +382,31 @@ if [[ "${BENCH_SKIP_MEMORY:-0}" != 1 ]]; then
         sleep 2 # let any background work (Meridian's shards, the backlog) settle
         RSS1[$who]="$(rss_kb "$pid")"
         UM1[$who]="$(info_field "$port" used_memory)"
-        [[ "${DBS[$who]}" == "$KEYS" ]] || log "WARNING: $who DBSIZE ${DBS[$who]} != $KEYS"
-        if [[ "$who" == meridian ]]; then
-            timeout 10 redis-cli -p "$port" INFO crdt | tr -d '\r' |
-                grep -E '^(backlog_bytes|entries|pending_gc):' >"$WORK/crdt.txt" || true
-        fi
+        [[ "${DBS[$who]}" == "$n" ]] || log "WARNING: $who DBSIZE ${DBS[$who]} != $n"
     done
-
     per_key() { awk -v a="$1" -v b="$2" -v k="$3" -v s="$4" 'BEGIN { printf "%.1f", (b - a) * s / k }'; }
-    r_rss="$(per_key "${RSS0[redis]}" "${RSS1[redis]}" "$KEYS" 1024)"
-    m_rss="$(per_key "${RSS0[meridian]}" "${RSS1[meridian]}" "$KEYS" 1024)"
-    r_um="$(per_key "${UM0[redis]}" "${UM1[redis]}" "$KEYS" 1)"
+    local r_rss m_rss r_um
+    r_rss="$(per_key "${RSS0[redis]}" "${RSS1[redis]}" "$n" 1024)"
+    m_rss="$(per_key "${RSS0[meridian]}" "${RSS1[meridian]}" "$n" 1024)"
+    r_um="$(per_key "${UM0[redis]}" "${UM1[redis]}" "$n" 1)"
     out "$(printf '%-9s %9s %12s %12s %16s %18s' server DBSIZE 'RSS before' 'RSS after' 'RSS B/key' 'used_memory B/key')"
     out "$(printf '%-9s %9s %9s KiB %9s KiB %16s %18s' redis "${DBS[redis]}" "${RSS0[redis]}" "${RSS1[redis]}" "$r_rss" "$r_um")"
     out "$(printf '%-9s %9s %9s KiB %9s KiB %16s %18s' meridian "${DBS[meridian]}" "${RSS0[meridian]}" "${RSS1[meridian]}" "$m_rss" "(= RSS)")"
     out "bytes/key ratio meridian/redis: $(ratio "$m_rss" "$r_rss") (RSS deltas), $(ratio "$m_rss" "$r_um") (meridian RSS vs redis used_memory)"
-    if [[ -s "$WORK/crdt.txt" ]]; then
-        out "meridian INFO crdt after the load: $(tr '\n' ' ' <"$WORK/crdt.txt")"
-    fi
     out ""
     stop_servers
-    MEM_RATIO="$(ratio "$m_rss" "$r_rss")"
+    MEM_ROWS+=("$kind: $(ratio "$m_rss" "$r_rss")")
+}
+MEM_ROWS=()
+if [[ "${BENCH_SKIP_MEMORY:-0}" != 1 ]]; then
+    for kind in ${MEM_CASES}; do
+        case "$kind" in
+            strings) memory_case strings "$KEYS" "$KEYS string keys, SET key:%07d xxx (3-byte values)" ;;
+            hashes) memory_case hashes "$COLL_KEYS" "$COLL_KEYS hashes of 10 fields, HSET key:%07d field:0 value:0 ... field:9 value:9" ;;
+            sets) memory_case sets "$COLL_KEYS" "$COLL_KEYS sets of 10 members, SADD key:%07d member:0 ... member:9" ;;
+            *) die "unknown BENCH_MEMORY case: $kind" ;;
+        esac
+    done
 fi
 
 # ---------------------------------------------------------------------------------------
@@ -403,13 +425,14 @@ if ((${#THROUGHPUT_ROWS[@]})); then
         out "throughput: at or above redis on every line"
     fi
 fi
-if [[ -n "${MEM_RATIO:-}" ]]; then
-    if awk -v x="$MEM_RATIO" 'BEGIN { exit !(x <= 1.5) }'; then
-        out "memory: ${MEM_RATIO}x redis per key (target <= 1.5x): met"
+for row in "${MEM_ROWS[@]}"; do
+    r="${row##*: }"
+    if awk -v x="$r" 'BEGIN { exit !(x <= 1.5) }'; then
+        out "memory ${row%%:*}: ${r}x redis per key (target <= 1.5x): met"
     else
-        out "memory: ${MEM_RATIO}x redis per key (target <= 1.5x): NOT met"
+        out "memory ${row%%:*}: ${r}x redis per key (target <= 1.5x): NOT met"
     fi
-fi
+done
 if [[ -s "$ERRLOG" ]]; then
     out "client messages (errors/warnings seen during the runs):"
     awk '!seen[$0]++' "$ERRLOG" | head -n 40 | sed 's/^/  /' | tee -a "$SUMMARY"

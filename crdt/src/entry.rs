@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use crate::counter::Counters;
 use crate::hlc::{Dot, Hlc, RegionId};
 use crate::list::List;
+use crate::packed::Packed;
 use crate::register::Register;
 use crate::vv::VersionVector;
 
@@ -54,13 +55,19 @@ pub enum Kind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Entry {
     /// The common case: one string value from one write, no TTL, no removal metadata.
+    /// (The write's dot is stored as its two parts so that the variant tag shares a word
+    /// with the region byte: an entry stays 32 bytes.)
     Plain {
-        /// The write.
-        dot: Dot,
+        /// The write's stamp.
+        hlc: Hlc,
+        /// The write's region.
+        region: RegionId,
         /// The value.
         #[serde(with = "serde_bytes")]
         value: Box<[u8]>,
     },
+    /// A small set, hash or sorted set without conflict metadata, in one buffer.
+    Packed(Packed),
     /// Everything else.
     Full(Box<Full>),
 }
@@ -450,17 +457,32 @@ impl Entry {
     /// A string written once, with no TTL.
     pub fn plain(dot: Dot, value: &[u8]) -> Entry {
         Entry::Plain {
-            dot,
+            hlc: dot.hlc,
+            region: dot.region,
             value: value.into(),
+        }
+    }
+
+    /// The dot of a plain entry's write.
+    fn plain_dot(&self) -> Option<Dot> {
+        match self {
+            Entry::Plain { hlc, region, .. } => Some(Dot {
+                hlc: *hlc,
+                region: *region,
+            }),
+            _ => None,
         }
     }
 
     pub(crate) fn full(&self) -> Cow<'_, Full> {
         match self {
-            Entry::Plain { dot, value } => Cow::Owned(Full {
+            Entry::Plain { hlc, region, value } => Cow::Owned(Full {
                 reg: Register {
                     bases: vec![Base {
-                        dot: *dot,
+                        dot: Dot {
+                            hlc: *hlc,
+                            region: *region,
+                        },
                         value: value.clone(),
                         cfloor: Counters::default(),
                     }],
@@ -468,19 +490,37 @@ impl Entry {
                 },
                 ..Full::default()
             }),
+            Entry::Packed(p) => Cow::Owned(p.to_full()),
             Entry::Full(f) => Cow::Borrowed(f),
         }
     }
 
     pub(crate) fn full_mut(&mut self) -> &mut Full {
-        if let Entry::Plain { .. } = self {
-            let f = self.full().into_owned();
-            *self = Entry::Full(Box::new(f));
-        }
+        self.unpack();
         match self {
             Entry::Full(f) => f,
             // Converted just above.
-            Entry::Plain { .. } => unreachable!("plain entry converted to full"),
+            Entry::Plain { .. } | Entry::Packed(_) => {
+                unreachable!("entry converted to full form")
+            }
+        }
+    }
+
+    /// Converts a plain or packed entry to the general form in place (before a write, so
+    /// the write's lookups do not unpack it again and again).
+    pub(crate) fn unpack(&mut self) {
+        if !matches!(self, Entry::Full(_)) {
+            let f = self.full().into_owned();
+            *self = Entry::Full(Box::new(f));
+        }
+    }
+
+    /// Packs a small collection that holds no conflict metadata (see [`Packed`]).
+    fn pack(&mut self) {
+        if let Entry::Full(f) = self {
+            if let Some(p) = Packed::from_full(f) {
+                *self = Entry::Packed(p);
+            }
         }
     }
 
@@ -502,7 +542,8 @@ impl Entry {
         if plain {
             if let Some(b) = f.reg.bases.pop() {
                 *self = Entry::Plain {
-                    dot: b.dot,
+                    hlc: b.dot.hlc,
+                    region: b.dot.region,
                     value: b.value,
                 };
             }
@@ -511,7 +552,7 @@ impl Entry {
 
     /// Merges another state (or a delta) into this one.
     pub fn merge(&mut self, other: &Entry) {
-        if let (Entry::Plain { dot, .. }, Entry::Plain { dot: od, .. }) = (&*self, other) {
+        if let (Some(dot), Some(od)) = (self.plain_dot(), other.plain_dot()) {
             if dot == od {
                 return;
             }
@@ -519,12 +560,13 @@ impl Entry {
         let o = other.full();
         self.full_mut().merge(&o);
         self.normalize();
+        self.pack();
     }
 
     /// Whether a client can see anything in this key (ignoring its TTL).
     pub fn is_live(&self) -> bool {
         match self {
-            Entry::Plain { .. } => true,
+            Entry::Plain { .. } | Entry::Packed(_) => true,
             Entry::Full(f) => f.kind().is_some(),
         }
     }
@@ -533,6 +575,7 @@ impl Entry {
     pub fn kind(&self) -> Option<Kind> {
         match self {
             Entry::Plain { .. } => Some(Kind::String),
+            Entry::Packed(p) => Some(p.kind()),
             Entry::Full(f) => f.kind(),
         }
     }
@@ -541,6 +584,12 @@ impl Entry {
     pub fn expiry(&self) -> Option<Expiry> {
         match self {
             Entry::Plain { .. } => None,
+            Entry::Packed(p) => p.ttl().and_then(|x| {
+                x.deadline.map(|deadline_ms| Expiry {
+                    deadline_ms,
+                    owner: x.dot.region,
+                })
+            }),
             Entry::Full(f) => f.expiry(),
         }
     }
@@ -550,6 +599,7 @@ impl Entry {
     pub fn string_value(&self) -> Option<Cow<'_, [u8]>> {
         match self {
             Entry::Plain { value, .. } => Some(Cow::Borrowed(value)),
+            Entry::Packed(_) => None,
             Entry::Full(f) => f.reg.value(&f.cfloor),
         }
     }
@@ -558,19 +608,21 @@ impl Entry {
     pub fn members(&self) -> impl Iterator<Item = &[u8]> + '_ {
         let map = match self {
             Entry::Full(f) => Some(&f.members),
-            Entry::Plain { .. } => None,
+            _ => None,
         };
         map.into_iter()
             .flat_map(|m| m.iter())
             .filter(|(_, m)| !m.dots.is_empty())
             .map(|(k, _)| &k.0[..])
+            .chain(self.packed(Kind::Set).map(|e| e.name))
     }
 
     /// Number of live set members.
     pub fn card(&self) -> usize {
         match self {
             Entry::Full(f) => f.members.values().filter(|m| !m.dots.is_empty()).count(),
-            Entry::Plain { .. } => 0,
+            Entry::Packed(p) if p.kind() == Kind::Set => p.len(),
+            _ => 0,
         }
     }
 
@@ -578,8 +630,18 @@ impl Entry {
     pub fn is_member(&self, m: &[u8]) -> bool {
         match self {
             Entry::Full(f) => f.members.get(m).is_some_and(|s| !s.dots.is_empty()),
-            Entry::Plain { .. } => false,
+            Entry::Packed(p) if p.kind() == Kind::Set => p.get(m).is_some(),
+            _ => false,
         }
+    }
+
+    /// The elements of a packed collection of type `kind` (none for any other entry).
+    pub(crate) fn packed(&self, kind: Kind) -> impl Iterator<Item = crate::packed::Elem<'_>> {
+        let p = match self {
+            Entry::Packed(p) if p.kind() == kind => Some(p),
+            _ => None,
+        };
+        p.into_iter().flat_map(|p| p.iter())
     }
 
     pub(crate) fn apply(&mut self, delta: Full) -> Entry {
@@ -595,9 +657,9 @@ impl Entry {
     /// Returns the delta.
     pub fn set(&mut self, dot: Dot, value: &[u8], keep_ttl: bool, deadline: Option<u64>) -> Entry {
         // Fast path: overwriting a plain value needs no metadata beyond the old dot.
-        if let (Entry::Plain { dot: old, .. }, None) = (&*self, deadline) {
+        if let (Some(old), None) = (self.plain_dot(), deadline) {
             let mut floor = VersionVector::new();
-            floor.add(*old);
+            floor.add(old);
             *self = Entry::plain(dot, value);
             return Entry::Full(Box::new(Full {
                 floor,
@@ -612,6 +674,7 @@ impl Entry {
                 ..Full::default()
             }));
         }
+        self.unpack();
         let cur = self.full();
         let mut delta = cur.removal();
         // The new base resets the counters it observed; the key-level counter floor is not
@@ -645,6 +708,7 @@ impl Entry {
         if !self.is_live() {
             return None;
         }
+        self.unpack();
         let cur = self.full();
         let mut delta = cur.removal();
         delta.xfloor = cur.observed_expiry();
@@ -706,6 +770,7 @@ impl Entry {
         dot: Dot,
         members: impl IntoIterator<Item = &'a [u8]>,
     ) -> (usize, Entry) {
+        self.unpack();
         let mut added = 0;
         let mut delta = Full {
             xfloor: self.full().dead_ttl_floor(),
@@ -736,6 +801,7 @@ impl Entry {
         &mut self,
         members: impl IntoIterator<Item = &'a [u8]>,
     ) -> (usize, Option<Entry>) {
+        self.unpack();
         let Entry::Full(f) = &*self else {
             return (0, None);
         };
@@ -778,6 +844,7 @@ impl Entry {
         coll: Coll,
         names: impl IntoIterator<Item = &'a [u8]>,
     ) -> (usize, Option<Entry>) {
+        self.unpack();
         let Entry::Full(f) = &*self else {
             return (0, None);
         };
@@ -866,22 +933,24 @@ impl Entry {
         self.apply(delta)
     }
 
-    /// A live field of a hash or sorted set.
+    /// A live field of a hash or sorted set in the general form (see [`Entry::packed`] for
+    /// the packed one).
     pub(crate) fn field(&self, coll: Coll, name: &[u8]) -> Option<&FieldState> {
         match self {
             Entry::Full(f) => f.coll(coll).get(name).filter(|s| s.is_live()),
-            Entry::Plain { .. } => None,
+            _ => None,
         }
     }
 
-    /// Live fields of a hash or sorted set, in byte order of their names.
+    /// Live fields of a hash or sorted set in the general form, in byte order of their
+    /// names.
     pub(crate) fn live_fields(
         &self,
         coll: Coll,
     ) -> impl Iterator<Item = (&[u8], &FieldState)> + '_ {
         let map = match self {
             Entry::Full(f) => Some(f.coll(coll)),
-            Entry::Plain { .. } => None,
+            _ => None,
         };
         map.into_iter()
             .flat_map(|m| m.iter())
@@ -891,6 +960,7 @@ impl Entry {
 
     /// `EXPIRE` (a deadline) or `PERSIST` (`None`): replaces the TTL writes observed.
     pub fn set_expiry(&mut self, dot: Dot, deadline: Option<u64>) -> Entry {
+        self.unpack();
         let xfloor = self.full().observed_expiry();
         self.apply(Full {
             xfloor,
@@ -902,7 +972,8 @@ impl Entry {
     /// The largest stamp in the entry (used to advance a receiver's clock).
     pub fn max_hlc(&self) -> Hlc {
         let f = match self {
-            Entry::Plain { dot, .. } => return dot.hlc,
+            Entry::Plain { hlc, .. } => return *hlc,
+            Entry::Packed(p) => return p.max_hlc(),
             Entry::Full(f) => f,
         };
         let mut h = f.reg.max_hlc();
@@ -949,7 +1020,9 @@ impl Entry {
             // A grown key floor may have emptied any element: look at all of them.
             Entry::Full(d) if !d.floor.is_empty() => self.compact_only(received, lone, None),
             Entry::Full(d) => self.compact_only(received, lone, Some(d)),
-            Entry::Plain { .. } => self.compact_only(received, lone, Some(&Full::default())),
+            Entry::Plain { .. } | Entry::Packed(_) => {
+                self.compact_only(received, lone, Some(&Full::default()))
+            }
         }
     }
 
@@ -1058,8 +1131,9 @@ impl Entry {
             }
         }
         self.normalize();
+        self.pack();
         match self {
-            Entry::Plain { .. } => false,
+            Entry::Plain { .. } | Entry::Packed(_) => false,
             Entry::Full(f) => **f == Full::default(),
         }
     }
@@ -1067,7 +1141,7 @@ impl Entry {
     /// Whether compaction could still shrink this entry (it holds removal metadata).
     pub fn has_metadata(&self) -> bool {
         match self {
-            Entry::Plain { .. } => false,
+            Entry::Plain { .. } | Entry::Packed(_) => false,
             Entry::Full(f) => {
                 !f.floor.is_empty()
                     || !f.xfloor.is_empty()
@@ -1139,16 +1213,16 @@ impl Entry {
             }
             Some(Kind::Hash) => {
                 out(b"H");
-                for (k, s) in self.live_fields(Coll::Hash) {
+                for (k, v) in self.hash_fields() {
                     bytes(out, k);
-                    bytes(out, &s.value());
+                    bytes(out, &v);
                 }
             }
             Some(Kind::ZSet) => {
                 out(b"Z");
-                for (k, s) in self.live_fields(Coll::ZSet) {
+                for (k, score) in self.zset_members() {
                     bytes(out, k);
-                    out(&s.score().to_bits().to_be_bytes());
+                    out(&score.to_bits().to_be_bytes());
                 }
             }
             Some(Kind::List) => {

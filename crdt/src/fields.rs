@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use crate::entry::{Coll, Entry, Member, NumError};
+use crate::entry::{Coll, Entry, Kind, Member, NumError};
 use crate::hlc::Dot;
 use crate::num;
 
@@ -45,6 +45,7 @@ impl Entry {
         dot: Dot,
         pairs: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
     ) -> (usize, Entry) {
+        self.unpack();
         let mut fields = BTreeMap::new();
         let mut added = 0;
         for (k, v) in pairs {
@@ -68,6 +69,12 @@ impl Entry {
 
     /// The value of a live field.
     pub fn hget(&self, field: &[u8]) -> Option<Cow<'_, [u8]>> {
+        if let Entry::Packed(p) = self {
+            return match p.kind() {
+                Kind::Hash => p.value_of(field),
+                _ => None,
+            };
+        }
         self.field(Coll::Hash, field).map(|s| s.value_bytes())
     }
 
@@ -75,11 +82,18 @@ impl Entry {
     pub fn hash_fields(&self) -> impl Iterator<Item = (&[u8], Cow<'_, [u8]>)> + '_ {
         self.live_fields(Coll::Hash)
             .map(|(k, s)| (k, s.value_bytes()))
+            .chain(
+                self.packed(Kind::Hash)
+                    .map(|e| (e.name, Cow::Borrowed(e.value))),
+            )
     }
 
     /// Number of live fields.
     pub fn hlen(&self) -> usize {
-        self.live_fields(Coll::Hash).count()
+        match self {
+            Entry::Packed(p) if p.kind() == Kind::Hash => p.len(),
+            _ => self.live_fields(Coll::Hash).count(),
+        }
     }
 
     /// `HINCRBY`: adds to this region's counter of the field. Returns the new value and the
@@ -95,6 +109,7 @@ impl Entry {
             None => 0,
         };
         let new = cur.checked_add(by).ok_or(FieldNumError::Overflow)?;
+        self.unpack();
         let s = self.field_bump(Coll::Hash, dot, field, |t| {
             t.isum = t.isum.saturating_add(by as i128)
         });
@@ -118,6 +133,7 @@ impl Entry {
         if !new.is_finite() || !by.is_finite() {
             return Err(FieldNumError::NanOrInfinity);
         }
+        self.unpack();
         let s = self.field_bump(Coll::Hash, dot, field, |t| {
             t.fops = t.fops.saturating_add(1);
             t.fsum += by;
@@ -134,6 +150,7 @@ impl Entry {
         dot: Dot,
         items: impl IntoIterator<Item = (&'a [u8], f64)>,
     ) -> Entry {
+        self.unpack();
         let mut fields = BTreeMap::new();
         for (m, score) in items {
             let s = self.field_write(Coll::ZSet, dot, m, Box::new(score.to_le_bytes()));
@@ -154,6 +171,7 @@ impl Entry {
         if (cur + by).is_nan() {
             return Err(FieldNumError::NanOrInfinity);
         }
+        self.unpack();
         let s = self.field_bump(Coll::ZSet, dot, member, |t| {
             t.fops = t.fops.saturating_add(1);
             t.fsum += by;
@@ -173,6 +191,12 @@ impl Entry {
 
     /// The score of a live member.
     pub fn zscore(&self, member: &[u8]) -> Option<f64> {
+        if let Entry::Packed(p) = self {
+            return match p.kind() {
+                Kind::ZSet => p.get(member).map(|e| e.score()),
+                _ => None,
+            };
+        }
         self.field(Coll::ZSet, member).map(|s| s.score_value())
     }
 
@@ -180,10 +204,14 @@ impl Entry {
     pub fn zset_members(&self) -> impl Iterator<Item = (&[u8], f64)> + '_ {
         self.live_fields(Coll::ZSet)
             .map(|(k, s)| (k, s.score_value()))
+            .chain(self.packed(Kind::ZSet).map(|e| (e.name, e.score())))
     }
 
     /// Number of live members.
     pub fn zcard(&self) -> usize {
-        self.live_fields(Coll::ZSet).count()
+        match self {
+            Entry::Packed(p) if p.kind() == Kind::ZSet => p.len(),
+            _ => self.live_fields(Coll::ZSet).count(),
+        }
     }
 }

@@ -12,6 +12,7 @@ pub mod hlc;
 pub mod list;
 pub mod lists;
 pub mod num;
+pub mod packed;
 pub mod register;
 pub mod vv;
 
@@ -24,6 +25,7 @@ pub use entry::{Base, Entry, Expiry, FieldState, Full, Kind, Member, MemberState
 pub use fields::FieldNumError;
 pub use hlc::{Dot, Hlc, RegionId};
 pub use list::{Elem, ElemId, List};
+pub use packed::Packed;
 pub use register::Register;
 pub use vv::VersionVector;
 

@@ -13,7 +13,7 @@ impl Entry {
     fn list_parts(&self) -> Option<(&List, &VersionVector)> {
         match self {
             Entry::Full(f) => f.list.as_deref().map(|l| (l, &f.floor)),
-            Entry::Plain { .. } => None,
+            Entry::Plain { .. } | Entry::Packed(_) => None,
         }
     }
 

@@ -417,7 +417,7 @@ impl Shard {
                 None => return Some(Err(NumError::NotInteger)),
             },
             Entry::Full(f) if **f == crdt::Full::default() => 0,
-            Entry::Full(_) => return None,
+            Entry::Full(_) | Entry::Packed(_) => return None,
         };
         let Some(new) = cur.checked_add(by) else {
             self.drop_if_empty(slot, key);
