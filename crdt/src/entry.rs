@@ -869,20 +869,22 @@ impl Entry {
 
     /// Writes a whole value into a field (`HSET`, `ZADD`): an observed overwrite of the
     /// field's earlier writes. The caller groups several fields of one command into one delta.
+    /// Also says whether the field was live (one lookup for both).
     pub(crate) fn field_write(
         &self,
         coll: Coll,
         dot: Dot,
         name: &[u8],
         value: Box<[u8]>,
-    ) -> FieldState {
+    ) -> (FieldState, bool) {
         let f = self.full();
         let cur = f.coll(coll).get(name);
+        let live = cur.is_some_and(FieldState::is_live);
         let mut floor = VersionVector::new();
         if let Some(c) = cur {
             c.observe(&mut floor);
         }
-        FieldState {
+        let write = FieldState {
             dots: vec![dot],
             floor,
             cfloor: Counters::default(),
@@ -894,7 +896,8 @@ impl Entry {
                 }],
                 counters: Counters::default(),
             },
-        }
+        };
+        (write, live)
     }
 
     /// One increment of a field's counter (`HINCRBY`, `ZINCRBY`): an add dot (so the field

@@ -50,10 +50,11 @@ impl Entry {
         let mut added = 0;
         for (k, v) in pairs {
             let name = Member(k.into());
-            if !fields.contains_key(&name) && self.field(Coll::Hash, k).is_none() {
+            let (write, existed) = self.field_write(Coll::Hash, dot, k, v.into());
+            if !existed && !fields.contains_key(&name) {
                 added += 1;
             }
-            fields.insert(name, self.field_write(Coll::Hash, dot, k, v.into()));
+            fields.insert(name, write);
         }
         (added, self.apply_fields(Coll::Hash, fields))
     }
@@ -153,7 +154,7 @@ impl Entry {
         self.unpack();
         let mut fields = BTreeMap::new();
         for (m, score) in items {
-            let s = self.field_write(Coll::ZSet, dot, m, Box::new(score.to_le_bytes()));
+            let (s, _) = self.field_write(Coll::ZSet, dot, m, Box::new(score.to_le_bytes()));
             fields.insert(Member(m.into()), s);
         }
         self.apply_fields(Coll::ZSet, fields)
