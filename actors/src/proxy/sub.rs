@@ -128,6 +128,20 @@ impl Conn {
         None
     }
 
+    /// The `[kind, name, subscription count]` confirmation of one (un)subscribe.
+    fn confirm(&mut self, kind: &[u8], name: Option<&[u8]>) {
+        let count = self.subs.count() as i64;
+        self.push_local(|w| {
+            w.push(3);
+            w.bulk(kind);
+            match name {
+                Some(n) => w.bulk(n),
+                None => w.null(),
+            }
+            w.int(count);
+        });
+    }
+
     fn subscribe(&mut self, names: Vec<Bytes>, pattern: bool) {
         let hub = self.node.inner.hub.clone();
         if self.subs.rx.is_none() {
@@ -143,13 +157,7 @@ impl Conn {
             if set.insert(name.clone()) {
                 hub.subscribe(self.id, &name, pattern);
             }
-            let count = self.subs.count() as i64;
-            self.push_local(|w| {
-                w.push(3);
-                w.bulk(kind);
-                w.bulk(&name);
-                w.int(count);
-            });
+            self.confirm(kind, Some(&name));
         }
     }
 
@@ -171,13 +179,7 @@ impl Conn {
             names
         };
         if names.is_empty() {
-            let count = self.subs.count() as i64;
-            self.push_local(|w| {
-                w.push(3);
-                w.bulk(kind);
-                w.null();
-                w.int(count);
-            });
+            self.confirm(kind, None);
         }
         for name in names {
             let set = if pattern {
@@ -188,13 +190,7 @@ impl Conn {
             if set.remove(&name) {
                 hub.unsubscribe(self.id, &name, pattern);
             }
-            let count = self.subs.count() as i64;
-            self.push_local(|w| {
-                w.push(3);
-                w.bulk(kind);
-                w.bulk(&name);
-                w.int(count);
-            });
+            self.confirm(kind, Some(&name));
         }
         if self.subs.count() == 0 {
             self.leave_pubsub();
