@@ -435,43 +435,26 @@ impl Conn {
                 Err(e) => tracing::error!(shard = i, error = %e, "shard did not answer"),
             }
         }
-        // Takes the next reply of a shard's batch, as a byte range of its output.
-        fn next_range(
-            replies: &mut [Option<(ExecReply, usize)>],
-            shard: u16,
-        ) -> Option<(usize, usize)> {
+        // Takes the next reply of a shard's batch.
+        fn next_reply(replies: &mut [Option<(ExecReply, usize)>], shard: u16) -> Option<&[u8]> {
             let (r, k) = replies.get_mut(shard as usize)?.as_mut()?;
-            let start = if *k == 0 { 0 } else { r.ends[*k - 1] as usize };
-            let end = *r.ends.get(*k)? as usize;
             *k += 1;
-            Some((start, end))
-        }
-        fn reply_bytes(
-            replies: &[Option<(ExecReply, usize)>],
-            shard: u16,
-            range: Option<(usize, usize)>,
-        ) -> Option<&[u8]> {
-            let (a, b) = range?;
-            replies.get(shard as usize)?.as_ref()?.0.out.get(a..b)
+            r.get(*k - 1)
         }
         let mut pieces = std::mem::take(&mut self.pieces).into_iter();
         while let Some(p) = pieces.next() {
             match p {
                 Piece::Local(a, b) => out.extend_from_slice(&self.local[a..b]),
                 Piece::Array(n) => ReplyWriter::new(out, self.proto).array(n),
-                Piece::Shard(s) => {
-                    let range = next_range(&mut replies, s);
-                    match reply_bytes(&replies, s, range) {
-                        Some(bytes) => out.extend_from_slice(bytes),
-                        None => ReplyWriter::new(out, self.proto).error("ERR shard unavailable"),
-                    }
-                }
+                Piece::Shard(s) => match next_reply(&mut replies, s) {
+                    Some(bytes) => out.extend_from_slice(bytes),
+                    None => ReplyWriter::new(out, self.proto).error("ERR shard unavailable"),
+                },
                 Piece::Sum(n) => {
                     let mut sum = 0i64;
                     for _ in 0..n {
                         if let Some(Piece::Shard(s)) = pieces.next() {
-                            let range = next_range(&mut replies, s);
-                            sum += reply_bytes(&replies, s, range)
+                            sum += next_reply(&mut replies, s)
                                 .and_then(parse_int_reply)
                                 .unwrap_or(0);
                         }

@@ -193,11 +193,7 @@ impl Conn {
                     if let Some(n) = header {
                         ReplyWriter::new(out, self.proto).array(n);
                     }
-                    let bytes = reply.as_ref().and_then(|r| {
-                        let start = if k == 0 { 0 } else { r.ends[k - 1] as usize };
-                        r.out.get(start..*r.ends.get(k)? as usize)
-                    });
-                    match bytes {
+                    match reply.as_ref().and_then(|r| r.get(k)) {
                         Some(b) => out.extend_from_slice(b),
                         None => ReplyWriter::new(out, self.proto).error("ERR shard unavailable"),
                     }

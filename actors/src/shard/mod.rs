@@ -400,6 +400,17 @@ pub struct ExecReply {
     pub ends: Vec<u32>,
 }
 
+impl ExecReply {
+    /// The reply of the batch's `k`-th command.
+    pub fn get(&self, k: usize) -> Option<&[u8]> {
+        let start = match k {
+            0 => 0,
+            _ => *self.ends.get(k - 1)? as usize,
+        };
+        self.out.get(start..*self.ends.get(k)? as usize)
+    }
+}
+
 impl Handler<Exec> for Shard {
     type Result = MessageResult<Exec>;
 
