@@ -173,6 +173,11 @@ pub struct Replica {
     pub entry: Entry,
     /// Highest stamp merged from each origin (own region: everything).
     pub received: VersionVector,
+    /// The received vector each other region last reported in its own stream.
+    pub acks: std::collections::BTreeMap<RegionId, VersionVector>,
+    /// Stamps (per region, the highest) of the merged ops that removed something: the entry
+    /// is *settled* once the stable vector covers them (what the shard tracks per key).
+    pub removals: VersionVector,
 }
 
 impl Replica {
@@ -185,6 +190,8 @@ impl Replica {
             clock: Hlc(0),
             entry: Entry::default(),
             received,
+            acks: std::collections::BTreeMap::new(),
+            removals: VersionVector::new(),
         }
     }
 
@@ -195,7 +202,11 @@ impl Replica {
             hlc: self.clock,
             region: self.region,
         };
-        apply_local(&mut self.entry, dot, op).map(|d| (dot.hlc, d))
+        let d = apply_local(&mut self.entry, dot, op).map(|d| (dot.hlc, d));
+        if d.as_ref().is_some_and(|(_, d)| d.removes()) {
+            self.removals.add(dot);
+        }
+        d
     }
 
     /// Merges a delta from `origin` stamped `hlc`, unless it was already merged: a region's
@@ -209,11 +220,67 @@ impl Replica {
         self.clock = self.clock.max(hlc);
         self.entry.merge(delta);
         self.received.set_max(origin, hlc);
+        if delta.removes() {
+            self.removals.add(Dot {
+                hlc,
+                region: origin,
+            });
+        }
         true
+    }
+
+    /// Records the received vector `origin` reported in its stream (after every op it sent
+    /// before the report).
+    pub fn ack(&mut self, origin: RegionId, received: &VersionVector) {
+        self.acks.insert(origin, received.clone());
+    }
+
+    /// The causally stable vector over `regions` (see [`stable_vector`]).
+    pub fn stable(&self, regions: &[RegionId]) -> VersionVector {
+        stable_vector(self.region, &self.received, &self.acks, regions)
+    }
+
+    /// Group-wide garbage collection over `regions`, as the shard does it.
+    pub fn collect(&mut self, regions: &[RegionId]) {
+        let stable = self.stable(regions);
+        let settled = self.removals.iter().all(|(r, h)| stable.get(r) >= h);
+        self.entry.compact_stable(&self.received, &stable, settled);
+        if settled && !self.entry.has_metadata() {
+            self.removals = VersionVector::new();
+        }
     }
 
     /// Compacts with this replica's received vector.
     pub fn compact(&mut self) {
         self.entry.compact(&self.received, false);
     }
+}
+
+/// The causally stable vector of replica `me` over `regions`: the pointwise minimum of its
+/// own received vector and the received vector every other region last reported in its
+/// own stream.
+pub fn stable_vector(
+    me: RegionId,
+    received: &VersionVector,
+    acks: &std::collections::BTreeMap<RegionId, VersionVector>,
+    regions: &[RegionId],
+) -> VersionVector {
+    let empty = VersionVector::new();
+    regions
+        .iter()
+        .map(|&r| {
+            let h = regions
+                .iter()
+                .map(|&x| {
+                    if x == me {
+                        received.get(r)
+                    } else {
+                        acks.get(&x).unwrap_or(&empty).get(r)
+                    }
+                })
+                .min()
+                .unwrap_or_default();
+            (r, h)
+        })
+        .collect()
 }

@@ -256,23 +256,6 @@ impl ListReplica {
     /// The causally stable vector over `regions`: the pointwise minimum of this replica's
     /// received vector and the last acknowledgement of every other region.
     pub fn stable(&self, regions: &[RegionId]) -> VersionVector {
-        let empty = VersionVector::new();
-        regions
-            .iter()
-            .map(|&r| {
-                let h = regions
-                    .iter()
-                    .map(|&x| {
-                        if x == self.region {
-                            self.received.get(r)
-                        } else {
-                            self.acks.get(&x).unwrap_or(&empty).get(r)
-                        }
-                    })
-                    .min()
-                    .unwrap_or_default();
-                (r, h)
-            })
-            .collect()
+        crate::arbitrary::stable_vector(self.region, &self.received, &self.acks, regions)
     }
 }

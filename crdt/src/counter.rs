@@ -4,6 +4,15 @@
 //! changes its record, so two records of one region are ordered by their op count and merge
 //! keeps the larger. A *floor* is a snapshot of those records that a `SET` or `DEL` observed:
 //! the value adds only what each region incremented past the floor.
+//!
+//! A record belongs to an *epoch*, named by the stamp of its first increment (`since`). A
+//! region whose own record is entirely floored (its increments were all deleted or
+//! overwritten) starts a new epoch at its next increment instead of continuing the totals.
+//! That is what lets garbage collection drop a dead record and its floor once the removal is
+//! known everywhere: nobody adds to the old totals any more, and a record or floor of a newer
+//! epoch says that every older epoch of that region is dead. Records compare by
+//! `(since, ops)`; a floor applies to a record of its own epoch, covers every record of an
+//! older one, and does not touch a newer one.
 
 use serde::{Deserialize, Serialize};
 
@@ -12,7 +21,9 @@ use crate::hlc::{Hlc, RegionId};
 /// One region's running totals on one key.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Totals {
-    /// Increments made (integer and float); orders the records of one region.
+    /// The epoch: stamp of the first increment of these totals.
+    pub since: Hlc,
+    /// Increments made in the epoch (integer and float); orders the records of one epoch.
     pub ops: u64,
     /// Stamp of the last increment (the counter's dot, for the type-conflict rule).
     pub last: Hlc,
@@ -44,11 +55,11 @@ impl Counters {
         }
     }
 
-    /// Keeps the record with more ops.
+    /// Keeps the later record (newer epoch, or more ops in the same epoch).
     pub fn put(&mut self, region: RegionId, t: Totals) {
         match self.0.binary_search_by_key(&region, |e| e.0) {
             Ok(i) => {
-                if t.ops > self.0[i].1.ops {
+                if t.order() > self.0[i].1.order() {
                     self.0[i].1 = t;
                 }
             }
@@ -71,6 +82,27 @@ impl Counters {
     pub fn iter(&self) -> impl Iterator<Item = (RegionId, Totals)> + '_ {
         self.0.iter().copied()
     }
+
+    /// Keeps only the records `keep` accepts.
+    pub fn retain(&mut self, mut keep: impl FnMut(RegionId, &Totals) -> bool) {
+        self.0.retain(|(r, t)| keep(*r, t));
+    }
+}
+
+impl Totals {
+    fn order(&self) -> (Hlc, u64) {
+        (self.since, self.ops)
+    }
+
+    /// Whether these totals hold increments that `floor` does not cover (see the module
+    /// docs for how epochs compare).
+    pub fn past(&self, floor: &Totals) -> bool {
+        match self.since.cmp(&floor.since) {
+            std::cmp::Ordering::Less => false,
+            std::cmp::Ordering::Equal => self.ops > floor.ops,
+            std::cmp::Ordering::Greater => self.ops > 0,
+        }
+    }
 }
 
 /// What the increments past a floor add up to.
@@ -86,6 +118,15 @@ pub struct Contribution {
     pub fsum: f64,
 }
 
+/// The later of two floors' records for `region`.
+pub fn floor_of(region: RegionId, a: &Counters, b: Option<&Counters>) -> Totals {
+    let fa = a.get(region);
+    match b.map(|b| b.get(region)) {
+        Some(fb) if fb.order() > fa.order() => fb,
+        _ => fa,
+    }
+}
+
 /// Sums, over regions, what `counters` holds past `max(floor_a, floor_b)`.
 pub fn contribution(
     counters: &Counters,
@@ -94,14 +135,17 @@ pub fn contribution(
 ) -> Contribution {
     let mut c = Contribution::default();
     for (r, t) in counters.iter() {
-        let mut f = floor_a.get(r);
-        if let Some(b) = floor_b {
-            let fb = b.get(r);
-            if fb.ops > f.ops {
-                f = fb;
-            }
+        let f = floor_of(r, floor_a, floor_b);
+        if !t.past(&f) {
+            continue;
         }
-        if t.ops > f.ops {
+        if t.since > f.since {
+            // A floor of an older epoch does not touch this record.
+            c.ops = c.ops.saturating_add(t.ops);
+            c.isum = c.isum.saturating_add(t.isum);
+            c.fops = c.fops.saturating_add(t.fops);
+            c.fsum += t.fsum;
+        } else {
             // Saturating: the records may come from a peer, and no peer input may panic.
             c.ops = c.ops.saturating_add(t.ops - f.ops);
             c.isum = c.isum.saturating_add(t.isum.saturating_sub(f.isum));

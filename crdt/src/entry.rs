@@ -280,6 +280,14 @@ impl Full {
             .max()
     }
 
+    /// Counter records or a counter floor of a string with no live write left (a deleted
+    /// counter): garbage once the delete is stable.
+    fn dead_string_counters(&self) -> bool {
+        !(self.reg.counters.is_empty() && self.cfloor.is_empty())
+            && self.reg.bases.is_empty()
+            && self.reg.contribution(&self.cfloor).ops == 0
+    }
+
     /// Visible list elements.
     pub(crate) fn list_len(&self) -> usize {
         self.list.as_ref().map_or(0, |l| l.len(&self.floor))
@@ -753,7 +761,7 @@ impl Entry {
     /// drops TTL writes left on the dead key.
     fn count(&mut self, dot: Dot, add: impl FnOnce(&mut crate::counter::Totals)) -> Entry {
         let f = self.full();
-        let reg = f.reg.bump(dot, add);
+        let reg = f.reg.bump(&f.cfloor, dot, add);
         let xfloor = f.dead_ttl_floor();
         drop(f);
         self.apply(Full {
@@ -911,8 +919,8 @@ impl Entry {
     ) -> FieldState {
         let f = self.full();
         let reg = match f.coll(coll).get(name) {
-            Some(c) => c.reg.bump(dot, add),
-            None => Register::default().bump(dot, add),
+            Some(c) => c.reg.bump(&c.cfloor, dot, add),
+            None => Register::default().bump(&Counters::default(), dot, add),
         };
         FieldState {
             dots: vec![dot],
@@ -1029,6 +1037,64 @@ impl Entry {
         }
     }
 
+    /// Garbage collection in a linked group: [`Entry::compact`], then what only the
+    /// group-wide stable vector can free. Reports whether the entry is now empty.
+    ///
+    /// `stable` must be causally stable for this replica (see [`List::compact_stable`]):
+    /// every op that can still arrive here was made by a region that had merged every op at
+    /// or below it. With it, list tombstones whose removal is stable go.
+    ///
+    /// `settled`: the caller also knows that every op merged into this entry that removed
+    /// something (a delta with a floor, a counter floor or list removals) has its stamp
+    /// covered by `stable`. Then every region holds every removal recorded here, and every op
+    /// concurrent with one of them has arrived here; so a dead register (no live write, no
+    /// increment past its floors; a deleted string's or hash field's counter records) is
+    /// dropped with its counter floor, and so are list records removed by a key floor. (A
+    /// region that increments such a register again starts a new counter epoch, see
+    /// [`crate::counter`], so the old totals are never needed again.)
+    ///
+    /// Not collected here (a later observed remove in this region would no longer cover
+    /// them where they were not collected yet): content of a type that lost a type
+    /// conflict, TTL writes that lost to `PERSIST` or to a longer deadline, and the losing
+    /// concurrent writes of one value.
+    pub fn compact_stable(
+        &mut self,
+        received: &VersionVector,
+        stable: &VersionVector,
+        settled: bool,
+    ) -> bool {
+        if self.compact_only(received, false, None) {
+            return true;
+        }
+        let Entry::Full(f) = self else { return false };
+        if let Some(l) = &mut f.list {
+            l.compact_stable(&f.floor, stable, settled);
+            if l.is_empty() {
+                f.list = None;
+            }
+        }
+        if settled {
+            if f.dead_string_counters() {
+                f.reg = Register::default();
+                f.cfloor = Counters::default();
+            }
+            let dead = |s: &FieldState| {
+                s.dots.is_empty()
+                    && s.floor.is_empty()
+                    && s.reg.bases.is_empty()
+                    && s.reg.contribution(&s.cfloor).ops == 0
+            };
+            f.fields.retain(|_, s| !dead(s));
+            f.zset.retain(|_, s| !dead(s));
+        }
+        self.normalize();
+        self.pack();
+        match self {
+            Entry::Plain { .. } | Entry::Packed(_) => false,
+            Entry::Full(f) => **f == Full::default(),
+        }
+    }
+
     fn compact_only(&mut self, received: &VersionVector, lone: bool, only: Option<&Full>) -> bool {
         let Entry::Full(f) = self else { return false };
         // Elements the key floor covers become tombstones before the floor goes (else they
@@ -1141,6 +1207,29 @@ impl Entry {
         }
     }
 
+    /// Whether this delta removes something: a floor (key, TTL, member or field), a counter
+    /// floor (a delete's, or a write's that resets the counters it observed) or list
+    /// removals. Such ops are what an entry's group-wide collection waits for (see
+    /// [`Entry::compact_stable`]).
+    pub fn removes(&self) -> bool {
+        let Entry::Full(f) = self else {
+            return false;
+        };
+        let reg = |r: &Register| r.bases.iter().any(|b| !b.cfloor.is_empty());
+        !f.floor.is_empty()
+            || !f.cfloor.is_empty()
+            || !f.xfloor.is_empty()
+            || reg(&f.reg)
+            || f.members.values().any(|m| !m.floor.is_empty())
+            || f.fields
+                .values()
+                .chain(f.zset.values())
+                .any(|s| !s.floor.is_empty() || !s.cfloor.is_empty() || reg(&s.reg))
+            || f.list
+                .as_ref()
+                .is_some_and(|l| l.records().any(|e| e.is_removed()))
+    }
+
     /// Whether compaction could still shrink this entry (it holds removal metadata).
     pub fn has_metadata(&self) -> bool {
         match self {
@@ -1148,6 +1237,7 @@ impl Entry {
             Entry::Full(f) => {
                 !f.floor.is_empty()
                     || !f.xfloor.is_empty()
+                    || f.dead_string_counters()
                     || f.members
                         .values()
                         .any(|m| !m.floor.is_empty() || m.dots.is_empty())
@@ -1178,6 +1268,7 @@ impl Entry {
         };
         !f.floor.is_empty()
             || !f.xfloor.is_empty()
+            || f.dead_string_counters()
             || d.members.keys().any(|k| {
                 f.members
                     .get(k)

@@ -1229,10 +1229,12 @@ impl List {
     /// merging) was made by a region that had already merged every op at or below `stable`.
     /// With FIFO links that is the pointwise minimum, over all regions, of the received
     /// vector each region last reported *in its own stream* (and this replica's own).
-    /// Records a key floor removed without a stamp and orphans are kept.
+    /// Orphans are kept; so are records a key floor removed without a stamp, unless
+    /// `settled`: the caller knows every removal merged here is stable (then such a record's
+    /// removal is too).
     ///
     /// Tombstones at the ends cost O(their number); any in the middle, one pass.
-    pub fn compact_stable(&mut self, floor: &VersionVector, stable: &VersionVector) {
+    pub fn compact_stable(&mut self, floor: &VersionVector, stable: &VersionVector, settled: bool) {
         self.mark_covered(floor, None);
         if self.dead == 0 || stable.is_empty() {
             return;
@@ -1249,14 +1251,14 @@ impl List {
             let mut dropped = 0;
             if self.trail > 0 {
                 let run: Vec<Elem> = self.seq.drain(len - self.trail..).collect();
-                let (kept, d) = sweep(run, true, stable);
+                let (kept, d) = sweep(run, true, stable, settled);
                 dropped += d;
                 self.seq.extend(kept);
             }
             if head > 0 {
                 let run: Vec<Elem> = self.seq.drain(..head).collect();
                 let next_ok = self.seq.front().is_none_or(|e| stable.covers(&e.dot()));
-                let (kept, d) = sweep(run, next_ok, stable);
+                let (kept, d) = sweep(run, next_ok, stable, settled);
                 dropped += d;
                 for e in kept.into_iter().rev() {
                     self.seq.push_front(e);
@@ -1265,7 +1267,7 @@ impl List {
             dropped
         } else {
             let all: Vec<Elem> = self.seq.drain(..).collect();
-            let (kept, d) = sweep(all, true, stable);
+            let (kept, d) = sweep(all, true, stable, settled);
             self.seq = kept.into();
             d
         };
@@ -1277,11 +1279,20 @@ impl List {
 /// Drops the stable tombstones of a run of records (see [`List::compact_stable`]);
 /// `next_ok`: the record after the run is stable or absent. Returns what is kept and how
 /// many were dropped.
-fn sweep(run: Vec<Elem>, mut next_ok: bool, stable: &VersionVector) -> (Vec<Elem>, usize) {
+fn sweep(
+    run: Vec<Elem>,
+    mut next_ok: bool,
+    stable: &VersionVector,
+    settled: bool,
+) -> (Vec<Elem>, usize) {
     let mut kept = Vec::with_capacity(run.len());
     let mut dropped = 0;
     for e in run.into_iter().rev() {
-        if next_ok && e.removal().is_some_and(|d| stable.covers(&d)) {
+        let gone = match e.removal() {
+            Some(d) => stable.covers(&d),
+            None => settled && e.is_removed(),
+        };
+        if next_ok && gone {
             dropped += 1;
             continue;
         }

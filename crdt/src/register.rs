@@ -10,7 +10,7 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
-use crate::counter::{contribution, Contribution, Counters, Totals};
+use crate::counter::{contribution, floor_of, Contribution, Counters, Totals};
 use crate::hlc::{Dot, Hlc};
 use crate::num;
 use crate::vv::VersionVector;
@@ -55,7 +55,7 @@ impl Register {
     pub(crate) fn latest(&self, cfloor: &Counters) -> Option<Dot> {
         let mut best = self.bases.first().map(|b| b.dot);
         for (r, t) in self.counters.iter() {
-            if t.ops > cfloor.get(r).ops {
+            if t.past(&cfloor.get(r)) {
                 let d = Dot {
                     hlc: t.last,
                     region: r,
@@ -153,8 +153,23 @@ impl Register {
     }
 
     /// Adds one increment to `region`'s record; returns the delta register (the new record).
-    pub(crate) fn bump(&self, dot: Dot, add: impl FnOnce(&mut Totals)) -> Register {
+    /// A record whose increments are all floored (by `cfloor`, the owner's counter floor, or
+    /// by the winning base) is not continued: the increment starts a new epoch, so that the
+    /// dead record can be collected everywhere (see [`crate::counter`]).
+    pub(crate) fn bump(
+        &self,
+        cfloor: &Counters,
+        dot: Dot,
+        add: impl FnOnce(&mut Totals),
+    ) -> Register {
         let mut t = self.counters.get(dot.region);
+        let floor = floor_of(dot.region, cfloor, self.bases.first().map(|b| &b.cfloor));
+        if !t.past(&floor) {
+            t = Totals {
+                since: dot.hlc,
+                ..Totals::default()
+            };
+        }
         t.ops = t.ops.saturating_add(1);
         t.last = dot.hlc;
         add(&mut t);

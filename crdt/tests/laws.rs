@@ -108,7 +108,7 @@ proptest! {
         ops in prop::collection::vec((0u8..5, op()), 1..40),
         schedule in prop::collection::vec((0u8..5, 0u8..5, any::<bool>()), 0..120),
     ) {
-        let mut reps = run(&ops, &schedule, false, true);
+        let mut reps = run(&ops, &schedule, Mode::Duplicates, 1);
         // Local writes skip metadata about their own region; once everything is delivered,
         // compaction removes the rest of the floors, so states compare exactly.
         for r in reps.iter_mut() {
@@ -126,84 +126,174 @@ proptest! {
         ops in prop::collection::vec((0u8..5, op()), 1..40),
         schedule in prop::collection::vec((0u8..5, 0u8..5, any::<bool>()), 0..120),
     ) {
-        let reps = run(&ops, &schedule, true, false);
-        let view = |e: &Entry| {
-            let mut d = Vec::new();
-            e.logical_digest(&mut |b| d.extend_from_slice(b));
-            d
-        };
+        let reps = run(&ops, &schedule, Mode::Compact, 1);
         for r in &reps[1..] {
             prop_assert_eq!(view(&r.entry), view(&reps[0].entry));
             prop_assert_eq!(&r.entry, &reps[0].entry);
         }
     }
+
+}
+
+proptest! {
+    // More cases: a dead counter is only collected in some schedules.
+    #![proptest_config(ProptestConfig {
+        cases: 2048,
+        max_shrink_iters: 2048,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct("proptest-regressions/laws.txt"))),
+        ..ProptestConfig::default()
+    })]
+
+    /// The same with group-wide garbage collection during the run (each region collecting
+    /// at its own pace, from the reports it has): every replica reads the same as without
+    /// collection, and once every region has reported everything, every replica holds the
+    /// same state with no list tombstone and no floored counter record left.
+    #[test]
+    fn five_replicas_converge_with_group_gc(
+        ops in prop::collection::vec((0u8..5, op()), 1..40),
+        schedule in prop::collection::vec((0u8..5, 0u8..5, any::<bool>()), 0..200),
+    ) {
+        // Collection needs every region's report: deliver more often between writes.
+        let mut reps = run(&ops, &schedule, Mode::Gc, 4);
+        let plain = run(&ops, &schedule, Mode::Compact, 4);
+        let want = view(&plain[0].entry);
+        for r in &reps {
+            prop_assert_eq!(view(&r.entry), want.clone());
+        }
+        report_all(&mut reps);
+        for r in &reps {
+            prop_assert_eq!(view(&r.entry), want.clone());
+            prop_assert_eq!(&r.entry, &reps[0].entry);
+            if let Entry::Full(f) = &r.entry {
+                prop_assert!(f.list.as_ref().is_none_or(|l| l.tombstones() == 0), "{:?}", f);
+                // A field without live writes is left only for increments no floor covers
+                // (their base was removed by a key floor: see the session notes).
+                prop_assert!(
+                    f.fields.values().chain(f.zset.values()).all(|s| !s.dots.is_empty()
+                        || (s.reg.bases.is_empty() && s.cfloor.is_empty())),
+                    "{:?}", f
+                );
+            }
+        }
+    }
+}
+
+fn view(e: &Entry) -> Vec<u8> {
+    let mut d = Vec::new();
+    e.logical_digest(&mut |b| d.extend_from_slice(b));
+    d
+}
+
+/// How [`run`] delivers and compacts.
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    /// Re-deliveries happen (and are dropped by the receiver); no compaction.
+    Duplicates,
+    /// Exactly-once delivery, compaction with the received vector after every write and
+    /// delivery.
+    Compact,
+    /// The same plus group-wide garbage collection: every delta carries its sender's
+    /// received vector (the in-stream report), and every replica collects with its stable
+    /// vector after every write and delivery; at the end, a report from everyone.
+    Gc,
+}
+
+const REGIONS: [RegionId; 5] = [
+    RegionId(1),
+    RegionId(2),
+    RegionId(3),
+    RegionId(4),
+    RegionId(5),
+];
+
+/// One shipped write: stamp, delta, and the sender's received vector when it sent it.
+type Shipped = (Hlc, Entry, crdt::VersionVector);
+
+fn settle(r: &mut Replica, mode: Mode) {
+    match mode {
+        Mode::Duplicates => {}
+        Mode::Compact => r.compact(),
+        Mode::Gc => {
+            r.compact();
+            r.collect(&REGIONS);
+        }
+    }
 }
 
 /// Runs writes at five replicas. `schedule` interleaves deliveries: `(from, to, dup)` delivers
-/// the next undelivered delta of `from` to `to` (or, with `dup` and duplicates allowed,
-/// re-delivers one already delivered). Writes happen in order, interleaved with the schedule;
-/// at the end everything is delivered.
-fn run(ops: &[(u8, Op)], schedule: &[(u8, u8, bool)], compact: bool, dups: bool) -> Vec<Replica> {
+/// the next undelivered delta of `from` to `to` (or, with `dup` in duplicate mode,
+/// re-delivers one already delivered). Writes happen in order, each followed by `per_write`
+/// steps of the schedule; at the end everything is delivered.
+fn run(
+    ops: &[(u8, Op)],
+    schedule: &[(u8, u8, bool)],
+    mode: Mode,
+    per_write: usize,
+) -> Vec<Replica> {
     let mut reps: Vec<Replica> = (1..=5).map(Replica::new).collect();
     // Per origin: the deltas it produced, in order.
-    let mut logs: Vec<Vec<(Hlc, Entry)>> = vec![Vec::new(); 5];
+    let mut logs: Vec<Vec<Shipped>> = vec![Vec::new(); 5];
     // next[from][to]: index of the next delta of `from` that `to` has not received.
     let mut next = [[0usize; 5]; 5];
     let mut sched = schedule.iter();
     for (i, (r, o)) in ops.iter().enumerate() {
         let r = *r as usize;
         // Clocks drift: region r's wall time runs at an offset.
-        if let Some(w) = reps[r].write(1000 + i as u64 * 3 + r as u64, o) {
-            logs[r].push(w);
+        if let Some((h, d)) = reps[r].write(1000 + i as u64 * 3 + r as u64, o) {
+            let ack = reps[r].received.clone();
+            logs[r].push((h, d, ack));
         }
-        if compact {
-            reps[r].compact();
-        }
-        if let Some(&(from, to, dup)) = sched.next() {
-            deliver(
-                &mut reps,
-                &logs,
-                &mut next,
-                from as usize,
-                to as usize,
-                dup && dups,
-                compact,
-            );
+        settle(&mut reps[r], mode);
+        for &(from, to, dup) in sched.by_ref().take(per_write) {
+            deliver(&mut reps, &logs, &mut next, (from, to, dup), mode);
         }
     }
     for &(from, to, dup) in sched {
-        deliver(
-            &mut reps,
-            &logs,
-            &mut next,
-            from as usize,
-            to as usize,
-            dup && dups,
-            compact,
-        );
+        deliver(&mut reps, &logs, &mut next, (from, to, dup), mode);
     }
     for from in 0..5 {
         for to in (0..5).filter(|&to| to != from) {
             while next[from][to] < logs[from].len() {
-                deliver(&mut reps, &logs, &mut next, from, to, false, compact);
+                deliver(
+                    &mut reps,
+                    &logs,
+                    &mut next,
+                    (from as u8, to as u8, false),
+                    mode,
+                );
             }
         }
     }
     reps
 }
 
+/// Reports from every region to every other: each learns that everything is everywhere.
+fn report_all(reps: &mut [Replica]) {
+    for from in 0..5 {
+        let ack = reps[from].received.clone();
+        for (to, r) in reps.iter_mut().enumerate() {
+            if to != from {
+                r.ack(RegionId(from as u8 + 1), &ack);
+            }
+        }
+    }
+    for r in reps.iter_mut() {
+        r.collect(&REGIONS);
+    }
+}
+
 fn deliver(
     reps: &mut [Replica],
-    logs: &[Vec<(Hlc, Entry)>],
+    logs: &[Vec<Shipped>],
     next: &mut [[usize; 5]; 5],
-    from: usize,
-    to: usize,
-    dup: bool,
-    compact: bool,
+    (from, to, dup): (u8, u8, bool),
+    mode: Mode,
 ) {
+    let (from, to) = (from as usize, to as usize);
     if from == to {
         return;
     }
+    let dup = dup && mode == Mode::Duplicates;
     let i = if dup {
         if next[from][to] == 0 {
             return;
@@ -217,13 +307,14 @@ fn deliver(
         next[from][to] += 1;
         i
     };
-    let (h, d) = &logs[from][i];
+    let (h, d, ack) = &logs[from][i];
     let origin = RegionId(from as u8 + 1);
     let merged = reps[to].receive(origin, *h, d);
     assert!(merged || dup, "a first delivery must be merged");
-    if compact {
-        reps[to].compact();
+    if mode == Mode::Gc {
+        reps[to].ack(origin, ack);
     }
+    settle(&mut reps[to], mode);
 }
 
 // ---- The spec's examples, one test each ----
@@ -468,6 +559,7 @@ fn extreme_counter_records_from_a_peer_do_not_panic() {
     counters.put(
         RegionId(1),
         crdt::counter::Totals {
+            since: Hlc(1),
             ops: u64::MAX,
             last: Hlc(2),
             isum: i128::MAX,
@@ -680,4 +772,87 @@ fn popping_the_last_element_deletes_the_key_and_its_ttl() {
     assert_eq!(a.kind(), None);
     a.list_push(dot(1, 4), false, &[b"y"]);
     assert_eq!(a.expiry(), None, "a new list does not inherit the old TTL");
+}
+
+// ---- Group-wide garbage collection ----
+
+/// Delivers everything `from` wrote since `*sent` to `to`, with `from`'s report.
+fn ship(
+    reps: &mut [Replica],
+    logs: &[Vec<Shipped>],
+    sent: &mut [[usize; 3]; 3],
+    from: usize,
+    to: usize,
+) {
+    while sent[from][to] < logs[from].len() {
+        let (h, d, ack) = &logs[from][sent[from][to]];
+        sent[from][to] += 1;
+        let origin = RegionId(from as u8 + 1);
+        reps[to].receive(origin, *h, d);
+        reps[to].ack(origin, ack);
+        reps[to].compact();
+        reps[to].collect(&REGIONS[..3]);
+    }
+}
+
+/// A dead counter collected in one region while another still holds it: the region that
+/// still holds it increments again (a new epoch, since its own record is floored), and
+/// the one that collected it must count only the new increment. Fails without epochs
+/// (the old totals would come back).
+#[test]
+fn a_collected_dead_counter_does_not_come_back() {
+    let mut reps: Vec<Replica> = (1..=3).map(Replica::new).collect();
+    let mut logs: Vec<Vec<Shipped>> = vec![Vec::new(); 3];
+    let mut sent = [[0usize; 3]; 3];
+    let mut t = 1000;
+    let mut write = |reps: &mut Vec<Replica>, logs: &mut Vec<Vec<Shipped>>, r: usize, op: Op| {
+        t += 10;
+        if let Some((h, d)) = reps[r].write(t, &op) {
+            let ack = reps[r].received.clone();
+            logs[r].push((h, d, ack));
+        }
+        reps[r].compact();
+        reps[r].collect(&REGIONS[..3]);
+    };
+    let hset = |f: &str| Op::HSet(vec![(f.as_bytes().to_vec(), b"1".to_vec())]);
+    write(&mut reps, &mut logs, 0, hset("g"));
+    write(&mut reps, &mut logs, 1, Op::HIncrBy(b"f".to_vec(), 5));
+    write(&mut reps, &mut logs, 2, Op::HIncrBy(b"f".to_vec(), 7));
+    for (from, to) in [(0, 1), (0, 2), (1, 0), (1, 2), (2, 0), (2, 1)] {
+        ship(&mut reps, &logs, &mut sent, from, to);
+    }
+    write(&mut reps, &mut logs, 0, Op::HDel(vec![b"f".to_vec()]));
+    ship(&mut reps, &logs, &mut sent, 0, 1);
+    ship(&mut reps, &logs, &mut sent, 0, 2);
+    // Regions 2 and 3 write after the HDEL: their reports tell region 1 they have it.
+    write(&mut reps, &mut logs, 1, hset("a"));
+    write(&mut reps, &mut logs, 2, hset("b"));
+    ship(&mut reps, &logs, &mut sent, 1, 0);
+    ship(&mut reps, &logs, &mut sent, 2, 0);
+    // Collected: nothing but the three live fields is left, so the hash packs again.
+    assert!(
+        matches!(reps[0].entry, Entry::Packed(_)),
+        "{:?}",
+        reps[0].entry
+    );
+    let Entry::Full(f) = &reps[2].entry else {
+        panic!("{:?}", reps[2].entry)
+    };
+    assert!(
+        f.fields.contains_key(&b"f"[..]),
+        "region 3 does not know yet: {f:?}"
+    );
+    // Region 3 still holds the dead record and increments again.
+    write(&mut reps, &mut logs, 2, Op::HIncrBy(b"f".to_vec(), 1));
+    ship(&mut reps, &logs, &mut sent, 2, 0);
+    assert_eq!(reps[0].entry.hget(b"f").as_deref(), Some(&b"1"[..]));
+    for from in 0..3 {
+        for to in (0..3).filter(|&to| to != from) {
+            ship(&mut reps, &logs, &mut sent, from, to);
+        }
+    }
+    for r in &reps {
+        assert_eq!(r.entry.hget(b"f").as_deref(), Some(&b"1"[..]));
+        assert_eq!(r.entry.hlen(), 4);
+    }
 }

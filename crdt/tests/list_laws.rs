@@ -193,7 +193,7 @@ proptest! {
         let all: VersionVector = (1..=5).map(|r| (RegionId(r), Hlc(u64::MAX))).collect();
         for r in reps.iter_mut() {
             let f = r.floor.clone();
-            r.list.compact_stable(&f, &all);
+            r.list.compact_stable(&f, &all, false);
             prop_assert_eq!(&r.visible(), &first);
             prop_assert_eq!(r.list.check_invariants(), Ok(()));
         }
@@ -272,7 +272,7 @@ fn compact(r: &mut ListReplica) {
     let f = r.floor.clone();
     let stable = r.stable(&REGIONS);
     r.list.compact(&f, false);
-    r.list.compact_stable(&f, &stable);
+    r.list.compact_stable(&f, &stable, false);
 }
 
 /// Runs writes at five replicas. `schedule` interleaves deliveries: `(from, to, dup)`
@@ -621,7 +621,7 @@ fn long_queue_across_regions() {
     let all: VersionVector = [(RegionId(1), Hlc(u64::MAX)), (RegionId(2), Hlc(u64::MAX))]
         .into_iter()
         .collect();
-    a.compact_stable(&f, &all);
+    a.compact_stable(&f, &all, false);
     assert_eq!(a.tombstones(), 0);
     assert_eq!(a.record_count(), 10_000);
     assert_eq!(vals(&a), vals(&b));
@@ -636,10 +636,10 @@ fn stable_compaction_keeps_what_is_not_stable() {
     a.push(&f, dot(1, 1), false, &[b"x", b"y", b"z"]);
     a.remove(&f, dot(1, 2), &[1]);
     let stable: VersionVector = [(RegionId(1), Hlc(1))].into_iter().collect();
-    a.compact_stable(&f, &stable);
+    a.compact_stable(&f, &stable, false);
     assert_eq!(a.tombstones(), 1, "the removal is not stable yet");
     let stable: VersionVector = [(RegionId(1), Hlc(2))].into_iter().collect();
-    a.compact_stable(&f, &stable);
+    a.compact_stable(&f, &stable, false);
     assert_eq!(a.tombstones(), 0);
     assert_eq!(vals(&a), ["x", "z"]);
 }
@@ -664,7 +664,7 @@ fn stable_compaction_keeps_a_tombstone_a_concurrent_insert_is_placed_against() {
     let stable: VersionVector = [(RegionId(1), Hlc(1)), (RegionId(2), Hlc(5))]
         .into_iter()
         .collect();
-    a.compact_stable(&f, &stable);
+    a.compact_stable(&f, &stable, false);
     assert_eq!(a.tombstones(), 1);
     let dn = b.insert(&f, dot(2, 6), 0, true, b"n");
     a.merge(&dn);
@@ -692,7 +692,7 @@ fn rpush_after_popping_the_tail_refers_to_a_visible_element() {
     c.merge(&pop);
     // Everyone has the pop: C drops the tombstone before A's push arrives.
     let stable: VersionVector = [(RegionId(1), Hlc(2))].into_iter().collect();
-    c.compact_stable(&f, &stable);
+    c.compact_stable(&f, &stable, false);
     assert_eq!(c.record_count(), 1);
     c.merge(&push);
     assert_eq!(c.orphan_count(), 0);
