@@ -20,7 +20,7 @@ use crdt::RegionId;
 
 use crate::clock::RegionClock;
 use crate::pubsub::Hub;
-use crate::repl::{op_slot, ReplLog};
+use crate::repl::{is_report, op_slot, ReplLog};
 use crate::shard::{slot_shard, ApplyRemote, Shard, ShardContext, SLOTS};
 
 /// What a node needs to know (built from the `config` crate by the binary, or by `dev`).
@@ -177,6 +177,7 @@ impl Node {
             let log = Arc::new(ReplLog::new(cfg.backlog_bytes));
             let ctx = ShardContext {
                 index,
+                shards: n,
                 region: cfg.region,
                 regions: cfg.regions.clone(),
                 clock: clock.clone(),
@@ -251,6 +252,12 @@ impl Node {
         let n = self.inner.shards.len();
         let mut per: Vec<Vec<(u64, Bytes)>> = vec![Vec::new(); n];
         for (hlc, op) in ops {
+            if is_report(&op) {
+                for p in per.iter_mut() {
+                    p.push((hlc, op.clone()));
+                }
+                continue;
+            }
             // An op with a bad prefix still goes to a shard, which counts and logs it.
             let shard = op_slot(&op)
                 .map(|s| self.inner.slot_map[s as usize] as usize)

@@ -2,7 +2,10 @@
 //!
 //! Every write a shard makes is encoded once (`[slot: u16 BE][rmp-serde ReplOp]`) and appended
 //! here (a PUBLISH is `[slot | 0x8000: u16 BE][rmp-serde (channel, message)]`, the slot being
-//! the channel's, so one channel's messages from one region keep their order) with a stream offset (1, 2, 3, …) and its HLC. Geo-links read from it at their own
+//! the channel's, so one channel's messages from one region keep their order; a *report* of
+//! what the shard has received from every origin stream is `[0xFFFF][rmp-serde list]`, which
+//! is what group-wide garbage collection is computed from) with a stream offset (1, 2, 3, …)
+//! and its HLC. Geo-links read from it at their own
 //! pace and resume from the offset their peer acknowledged; the log only trims ops that every
 //! peer acknowledged, unless the byte budget forces it, in which case a peer that still needed
 //! them must be re-synced in full (it learns that from `read` returning `Trimmed`).
@@ -56,6 +59,30 @@ pub fn encode_publish(slot: u16, channel: &[u8], message: &[u8]) -> Bytes {
 /// Set in the slot prefix of a PUBLISH op.
 const PUBLISH_FLAG: u16 = 0x8000;
 
+/// The prefix of a report op (no slot: every shard of the receiver takes it).
+const REPORT_PREFIX: u16 = 0xFFFF;
+
+/// What a shard has received: per origin stream `(region, origin shard)`, the stamp of the
+/// last op merged.
+pub type Received = Vec<(u8, u16, u64)>;
+
+/// Encodes a report of what this shard has received. Sent in the shard's own stream, so a
+/// peer that reads it has every op the shard sent before it (what makes the group-wide
+/// stable vector causally stable).
+pub fn encode_report(received: &Received) -> Bytes {
+    let mut out = Vec::with_capacity(4 + 12 * received.len());
+    out.extend_from_slice(&REPORT_PREFIX.to_be_bytes());
+    if rmp_serde::encode::write(&mut out, received).is_err() {
+        tracing::error!("encoding a received report failed; this is a bug");
+    }
+    Bytes::from(out)
+}
+
+/// Whether an encoded op is a report (which every shard of the receiver applies).
+pub fn is_report(op: &[u8]) -> bool {
+    op.get(..2) == Some(&REPORT_PREFIX.to_be_bytes()[..])
+}
+
 /// A decoded op.
 #[derive(Debug, Clone)]
 pub enum Op {
@@ -68,6 +95,8 @@ pub enum Op {
         /// The message.
         message: Bytes,
     },
+    /// What the origin shard had received when it sent this.
+    Report(Received),
 }
 
 #[derive(Serialize)]
@@ -106,10 +135,14 @@ pub fn op_slot(op: &[u8]) -> Result<u16, DecodeError> {
 
 /// Decodes an encoded op (slot prefix and payload).
 pub fn decode_op(op: &[u8]) -> Result<(u16, Op), DecodeError> {
+    let bad = |e: rmp_serde::decode::Error| DecodeError::Payload(e.to_string());
+    if is_report(op) {
+        let received: Received = rmp_serde::from_slice(&op[2..]).map_err(bad)?;
+        return Ok((0, Op::Report(received)));
+    }
     let slot = op_slot(op)?;
     let publish = op[0] & 0x80 != 0;
     let payload = op.get(2..).ok_or(DecodeError::Truncated)?;
-    let bad = |e: rmp_serde::decode::Error| DecodeError::Payload(e.to_string());
     if publish {
         let (channel, message): (serde_bytes::ByteBuf, serde_bytes::ByteBuf) =
             rmp_serde::from_slice(payload).map_err(bad)?;

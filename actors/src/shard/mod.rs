@@ -11,6 +11,7 @@
 //! `merge` that makes the entries converge, and advance the region clock past their stamps.
 
 pub mod exec;
+mod gc;
 pub mod keyspace;
 mod watch;
 
@@ -18,21 +19,29 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use bytes::{Bytes, BytesMut};
 use crdt::{Dot, Entry, Hlc, RegionId, VersionVector};
 
 use crate::clock::RegionClock;
 use crate::pubsub::Hub;
-use crate::repl::{decode_op, encode_op, Op, ReplLog};
+use crate::repl::{decode_op, encode_op, encode_report, Op, ReplLog};
 pub use keyspace::{Keyspace, SLOTS};
+
+/// Per origin stream `(region, shard)`: stamp of the last op merged from it.
+type Received = HashMap<(u8, u16), u64>;
+
+/// Per peer stream: the [`Received`] it last reported.
+type Reports = HashMap<(u8, u16), Received>;
 
 /// What a shard needs to know about its region.
 #[derive(Clone)]
 pub struct ShardContext {
     /// This shard's index in the node.
     pub index: u16,
+    /// How many shards the node has.
+    pub shards: u16,
     /// The region's id (the region part of every dot this shard makes).
     pub region: RegionId,
     /// Every region of the group, this one included (for garbage collection).
@@ -58,11 +67,16 @@ pub struct Shard {
     /// Per origin stream `(region, origin shard)`: stamp of the last op merged. Ops are
     /// stamped in increasing order within a stream, so this both deduplicates re-sent ops and
     /// tells compaction which removal floors can no longer matter.
-    received: HashMap<(u8, u16), u64>,
+    received: Received,
     /// Shard count of each origin region, to find which of its streams carries a slot.
     origin_shards: HashMap<u8, u16>,
-    /// Keys that still hold removal metadata waiting for ops from other regions.
-    gc_pending: HashSet<(u16, Box<[u8]>)>,
+    /// What each peer stream `(region, shard)` last reported it had received (per origin
+    /// stream), read from that stream itself: see [`Shard::stable_vector`].
+    reports: Reports,
+    /// Whether `received` moved by a write since this shard last sent its report.
+    report_due: bool,
+    /// Group-wide garbage collection: see [`gc`].
+    gc: gc::Queue,
     /// Random source of SPOP, SRANDMEMBER, HRANDFIELD, ZRANDMEMBER, RANDOMKEY.
     pub(crate) rng: exec::Prng,
     /// Keys watched by connections (WATCH), and whether they were touched since.
@@ -130,7 +144,9 @@ impl Shard {
             stats: ShardStats::default(),
             received: HashMap::new(),
             origin_shards: HashMap::new(),
-            gc_pending: HashSet::new(),
+            reports: HashMap::new(),
+            report_due: false,
+            gc: gc::Queue::default(),
             rng: exec::Prng::new(seed),
             watches: watch::Watches::default(),
         }
@@ -150,25 +166,28 @@ impl Shard {
         if self.ctx.log.is_some() {
             self.pending.push((hlc, encode_op(slot, key, delta)));
         }
-        self.settle(slot, key, delta);
+        let op = Dot {
+            hlc: Hlc(hlc),
+            region: self.ctx.region,
+        };
+        self.settle(slot, key, delta, op);
     }
 
-    /// After a delta was merged into `key`'s entry: index its TTL, compact what the delta
-    /// touched, drop the entry if empty, and remember it if it still holds removal metadata
-    /// that waits for other regions' ops. One keyspace lookup in the common case.
-    fn settle(&mut self, slot: u16, key: &[u8], delta: &Entry) {
+    /// After the delta of op `op` was merged into `key`'s entry: index its TTL, compact what
+    /// the delta touched, drop the entry if empty, and queue it for group-wide collection if
+    /// the op removed something. One keyspace lookup in the common case.
+    fn settle(&mut self, slot: u16, key: &[u8], delta: &Entry, op: Dot) {
         self.watches.touch(key);
         let lone = self.ctx.log.is_none();
         let Some(e) = self.keys.get_mut(slot, key) else {
             return;
         };
         let deadline = e.expiry().map(|x| x.deadline_ms);
-        let (empty, pending) = if matches!(e, Entry::Full(_)) {
+        let empty = if matches!(e, Entry::Full(_)) {
             let received = received_vector(&self.ctx, &self.received, &self.origin_shards, slot);
-            let empty = e.compact_after(delta, &received, lone);
-            (empty, !empty && !lone && e.has_metadata_after(delta))
+            e.compact_after(delta, &received, lone)
         } else {
-            (false, false)
+            false
         };
         if let Some(d) = deadline {
             self.keys.index_expiry(d, key);
@@ -176,9 +195,8 @@ impl Shard {
         if empty {
             self.keys.remove(slot, key);
             self.stats.gc_collected += 1;
-            self.gc_pending.remove(&(slot, Box::<[u8]>::from(key)));
-        } else if pending {
-            self.gc_pending.insert((slot, key.into()));
+        } else if !lone && delta.removes() {
+            self.gc.add(slot, key, op);
         }
     }
 
@@ -204,34 +222,44 @@ impl Shard {
         }
     }
 
-    /// Drops removal metadata of a key that no op still in flight can need, and the entry
-    /// itself once it is empty. A lone region is its own group: everything is stable.
-    pub(crate) fn collect_key(&mut self, slot: u16, key: &[u8]) {
-        let needs = self
-            .keys
-            .get(slot, key)
-            .is_some_and(|e| matches!(e, Entry::Full(_)));
-        if !needs {
+    /// Collects the keys whose queued removals became stable (bounded work per call).
+    fn collect_due(&mut self) {
+        let (ctx, received, origin_shards, reports) = (
+            &self.ctx,
+            &self.received,
+            &self.origin_shards,
+            &self.reports,
+        );
+        let due = self.gc.due(10_000, |slot| {
+            stable_vector(ctx, received, origin_shards, reports, slot)
+        });
+        for d in due {
+            let received = received_vector(&self.ctx, &self.received, &self.origin_shards, d.slot);
+            let empty = match self.keys.get_mut(d.slot, &d.key) {
+                Some(e) => e.compact_stable(&received, &d.stable, d.settled),
+                None => continue,
+            };
+            if empty {
+                self.keys.remove(d.slot, &d.key);
+                self.stats.gc_collected += 1;
+            }
+        }
+    }
+
+    /// Appends a report of what this shard has received to its own stream, if a write
+    /// arrived since the last one: peers compute the group-wide stable vector from it.
+    fn send_report(&mut self) {
+        if !self.report_due {
             return;
         }
-        let received = received_vector(&self.ctx, &self.received, &self.origin_shards, slot);
-        let lone = self.ctx.log.is_none();
-        let (empty, pending) = match self.keys.get_mut(slot, key) {
-            Some(e) => {
-                let empty = e.compact(&received, lone);
-                (empty, !empty && e.has_metadata())
-            }
-            None => return,
-        };
-        if empty {
-            self.keys.remove(slot, key);
-            self.stats.gc_collected += 1;
-        }
-        if pending {
-            self.gc_pending.insert((slot, key.into()));
-        } else {
-            self.gc_pending.remove(&(slot, Box::<[u8]>::from(key)));
-        }
+        let Some(log) = &self.ctx.log else { return };
+        self.report_due = false;
+        let rep: crate::repl::Received = self
+            .received
+            .iter()
+            .map(|(&(r, s), &h)| (r, s, h))
+            .collect();
+        log.append(vec![(self.ctx.clock.tick().0, encode_report(&rep))], 1);
     }
 
     /// Applies encoded remote ops of one origin stream.
@@ -249,7 +277,11 @@ impl Shard {
                     self.ctx.clock.observe(Hlc(*hlc));
                     self.keys.entry(slot, &op.key).merge(&op.delta);
                     self.received.insert(stream, *hlc);
-                    self.settle(slot, &op.key, &op.delta);
+                    let dot = Dot {
+                        hlc: Hlc(*hlc),
+                        region: msg.origin,
+                    };
+                    self.settle(slot, &op.key, &op.delta, dot);
                     applied += 1;
                 }
                 Ok((_, Op::Publish { channel, message })) => {
@@ -257,6 +289,14 @@ impl Shard {
                     self.ctx.hub.publish(&channel, &message);
                     self.received.insert(stream, *hlc);
                     applied += 1;
+                }
+                Ok((_, Op::Report(rep))) => {
+                    self.ctx.clock.observe(Hlc(*hlc));
+                    self.reports.insert(
+                        stream,
+                        rep.into_iter().map(|(r, s, h)| ((r, s), h)).collect(),
+                    );
+                    self.received.insert(stream, *hlc);
                 }
                 Err(e) => {
                     self.stats.bad_remote_ops += 1;
@@ -269,13 +309,12 @@ impl Shard {
             *h = (*h).max(msg.last_hlc);
         }
         self.stats.remote_ops += applied as u64;
-        // Received vectors moved: metadata waiting on them may be collectable now.
-        if !self.gc_pending.is_empty() {
-            let keys: Vec<(u16, Box<[u8]>)> =
-                self.gc_pending.iter().take(10_000).cloned().collect();
-            for (slot, key) in keys {
-                self.collect_key(slot, &key);
-            }
+        if applied > 0 {
+            self.report_due = true;
+        }
+        // Received vectors and reports moved: queued removals may be stable now.
+        if self.gc.len() > 0 {
+            self.collect_due();
         }
         applied
     }
@@ -329,7 +368,7 @@ impl Shard {
         s.expires = expires;
         s.entries = self.keys.entries() as u64;
         s.backlog_bytes = self.ctx.log.as_ref().map(|l| l.bytes() as u64).unwrap_or(0);
-        s.gc_pending = self.gc_pending.len() as u64;
+        s.gc_pending = self.gc.len() as u64;
         s
     }
 }
@@ -337,7 +376,7 @@ impl Shard {
 /// What a shard has received of each region's ops on `slot`'s keys (own region: all).
 fn received_vector(
     ctx: &ShardContext,
-    received: &HashMap<(u8, u16), u64>,
+    received: &Received,
     origin_shards: &HashMap<u8, u16>,
     slot: u16,
 ) -> VersionVector {
@@ -352,6 +391,52 @@ fn received_vector(
         };
         if let Some(&h) = received.get(&(r.0, slot_shard(slot, n))) {
             vv.set_max(*r, Hlc(h));
+        }
+    }
+    vv
+}
+
+/// The group-wide stable vector for `slot`'s keys, as this shard knows it: for each member
+/// region `r`, the pointwise minimum of what this shard received of `r`'s stream carrying
+/// the slot and what every other member last reported (in its own stream carrying the slot)
+/// it received of that stream. Reports travel in the reporter's stream, after every op it
+/// sent before, so an op at or below this vector is at every member and every op made
+/// concurrently with it has arrived here. Unknown entries count as 0 (nothing stable).
+fn stable_vector(
+    ctx: &ShardContext,
+    received: &Received,
+    origin_shards: &HashMap<u8, u16>,
+    reports: &Reports,
+    slot: u16,
+) -> VersionVector {
+    let stream_of = |r: RegionId| {
+        if r == ctx.region {
+            Some(slot_shard(slot, ctx.shards))
+        } else {
+            origin_shards.get(&r.0).map(|&n| slot_shard(slot, n))
+        }
+    };
+    let mut vv = VersionVector::new();
+    for &r in &ctx.regions {
+        let Some(rs) = stream_of(r) else { continue };
+        let mut h = if r == ctx.region {
+            u64::MAX
+        } else {
+            received.get(&(r.0, rs)).copied().unwrap_or(0)
+        };
+        for &j in &ctx.regions {
+            if j == ctx.region || j == r {
+                continue;
+            }
+            let rep = stream_of(j)
+                .and_then(|js| reports.get(&(j.0, js)))
+                .and_then(|m| m.get(&(r.0, rs)))
+                .copied()
+                .unwrap_or(0);
+            h = h.min(rep);
+        }
+        if h != u64::MAX {
+            vv.set_max(r, Hlc(h));
         }
     }
     vv
@@ -378,7 +463,13 @@ impl Actor for Shard {
         // Larger than the default (16) so bursts from many connections queue rather than
         // making senders wait for capacity.
         ctx.set_mailbox_capacity(1024);
-        ctx.run_interval(Duration::from_millis(100), |shard, _| shard.expire_due());
+        ctx.run_interval(Duration::from_millis(100), |shard, _| {
+            shard.expire_due();
+            shard.send_report();
+            if shard.gc.len() > 0 {
+                shard.collect_due();
+            }
+        });
     }
 }
 
@@ -662,7 +753,7 @@ impl Handler<Flush> for Shard {
 
     fn handle(&mut self, _: Flush, _: &mut Self::Context) {
         self.keys.clear();
-        self.gc_pending.clear();
+        self.gc.clear();
         self.watches.touch_all();
     }
 }
