@@ -175,9 +175,14 @@ pub struct Replica {
     pub received: VersionVector,
     /// The received vector each other region last reported in its own stream.
     pub acks: std::collections::BTreeMap<RegionId, VersionVector>,
-    /// Stamps (per region, the highest) of the merged ops that removed something: the entry
-    /// is *settled* once the stable vector covers them (what the shard tracks per key).
+    /// Stamps (per region, the highest) of the merged ops that removed something and left
+    /// the entry in the general form: the entry is *settled* once the stable vector covers
+    /// them (what the shard tracks per key).
     pub removals: VersionVector,
+    /// The last op merged, if it removed something: recorded in `removals` by
+    /// [`Replica::compact`] unless compaction leaves a plain or packed entry (as the shard
+    /// does: such a removal left nothing of itself).
+    pub last_removal: Option<Dot>,
 }
 
 impl Replica {
@@ -192,6 +197,7 @@ impl Replica {
             received,
             acks: std::collections::BTreeMap::new(),
             removals: VersionVector::new(),
+            last_removal: None,
         }
     }
 
@@ -204,7 +210,7 @@ impl Replica {
         };
         let d = apply_local(&mut self.entry, dot, op).map(|d| (dot.hlc, d));
         if d.as_ref().is_some_and(|(_, d)| d.removes()) {
-            self.removals.add(dot);
+            self.last_removal = Some(dot);
         }
         d
     }
@@ -221,7 +227,7 @@ impl Replica {
         self.entry.merge(delta);
         self.received.set_max(origin, hlc);
         if delta.removes() {
-            self.removals.add(Dot {
+            self.last_removal = Some(Dot {
                 hlc,
                 region: origin,
             });
@@ -245,7 +251,7 @@ impl Replica {
         let stable = self.stable(regions);
         let settled = self.removals.iter().all(|(r, h)| stable.get(r) >= h);
         self.entry.compact_stable(&self.received, &stable, settled);
-        if settled && !self.entry.has_metadata() {
+        if settled {
             self.removals = VersionVector::new();
         }
     }
@@ -253,6 +259,11 @@ impl Replica {
     /// Compacts with this replica's received vector.
     pub fn compact(&mut self) {
         self.entry.compact(&self.received, false);
+        if let Some(d) = self.last_removal.take() {
+            if matches!(self.entry, Entry::Full(_)) {
+                self.removals.add(d);
+            }
+        }
     }
 }
 

@@ -1047,9 +1047,9 @@ impl Entry {
     /// `settled`: the caller also knows that every op merged into this entry that removed
     /// something (a delta with a floor, a counter floor or list removals) has its stamp
     /// covered by `stable`. Then every region holds every removal recorded here, and every op
-    /// concurrent with one of them has arrived here; so a dead register (no live write, no
-    /// increment past its floors; a deleted string's or hash field's counter records) is
-    /// dropped with its counter floor, and so are list records removed by a key floor. (A
+    /// concurrent with one of them has arrived here; so counter records a delete's counter
+    /// floor covers are dropped with that floor (a deleted string's or hash field's
+    /// counters), then fields left with nothing, and list records removed by a key floor. (A
     /// region that increments such a register again starts a new counter epoch, see
     /// [`crate::counter`], so the old totals are never needed again.)
     ///
@@ -1074,18 +1074,12 @@ impl Entry {
             }
         }
         if settled {
-            if f.dead_string_counters() {
-                f.reg = Register::default();
-                f.cfloor = Counters::default();
+            f.reg.drop_floored(&mut f.cfloor);
+            for s in f.fields.values_mut().chain(f.zset.values_mut()) {
+                s.reg.drop_floored(&mut s.cfloor);
             }
-            let dead = |s: &FieldState| {
-                s.dots.is_empty()
-                    && s.floor.is_empty()
-                    && s.reg.bases.is_empty()
-                    && s.reg.contribution(&s.cfloor).ops == 0
-            };
-            f.fields.retain(|_, s| !dead(s));
-            f.zset.retain(|_, s| !dead(s));
+            f.fields.retain(|_, s| !s.is_dead());
+            f.zset.retain(|_, s| !s.is_dead());
         }
         self.normalize();
         self.pack();
@@ -1251,38 +1245,6 @@ impl Entry {
                     || (f.kind().is_none())
             }
         }
-    }
-
-    /// Like [`Entry::has_metadata`], looking only at the key-level floors and the elements
-    /// `delta` touched (so a write to a big collection does not scan it).
-    pub fn has_metadata_after(&self, delta: &Entry) -> bool {
-        let (Entry::Full(f), Entry::Full(d)) = (self, delta) else {
-            return self.has_metadata();
-        };
-        let touched_fields = |c: Coll| {
-            d.coll(c).keys().any(|k| {
-                f.coll(c)
-                    .get(k)
-                    .is_some_and(|s| !s.floor.is_empty() || !s.is_live())
-            })
-        };
-        !f.floor.is_empty()
-            || !f.xfloor.is_empty()
-            || f.dead_string_counters()
-            || d.members.keys().any(|k| {
-                f.members
-                    .get(k)
-                    .is_some_and(|m| !m.floor.is_empty() || m.dots.is_empty())
-            })
-            || touched_fields(Coll::Hash)
-            || touched_fields(Coll::ZSet)
-            || f.list
-                .as_ref()
-                .is_some_and(|l| l.tombstones() > 0 || l.orphan_count() > 0)
-            || (d.members.is_empty()
-                && d.fields.is_empty()
-                && d.zset.is_empty()
-                && f.kind().is_none())
     }
 
     /// Feeds the client-visible contents (type, value or elements, TTL deadline) to `out`,

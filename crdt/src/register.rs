@@ -181,6 +181,17 @@ impl Register {
         }
     }
 
+    /// Drops the counter records the owner's counter floor covers, with their floor entries,
+    /// and floor entries left without a record. Only once the floors are stable (every
+    /// region has them, and every increment they could cover has arrived): the regions
+    /// owning the records then start a new epoch at their next increment.
+    pub(crate) fn drop_floored(&mut self, cfloor: &mut Counters) {
+        let floor = cfloor.clone();
+        self.counters.retain(|r, t| t.past(&floor.get(r)));
+        let kept = &self.counters;
+        cfloor.retain(|r, _| kept.get(r).ops > 0);
+    }
+
     /// In a lone region (nothing concurrent can exist): keeps only the winning base and folds
     /// the counters into it when that keeps the printed value, so the next increment starts a
     /// fresh record. `as_score` folds unconditionally (a score is always a float).

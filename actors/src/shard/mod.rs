@@ -183,11 +183,12 @@ impl Shard {
             return;
         };
         let deadline = e.expiry().map(|x| x.deadline_ms);
-        let empty = if matches!(e, Entry::Full(_)) {
+        let (empty, full) = if matches!(e, Entry::Full(_)) {
             let received = received_vector(&self.ctx, &self.received, &self.origin_shards, slot);
-            e.compact_after(delta, &received, lone)
+            let empty = e.compact_after(delta, &received, lone);
+            (empty, matches!(e, Entry::Full(_)))
         } else {
-            false
+            (false, false)
         };
         if let Some(d) = deadline {
             self.keys.index_expiry(d, key);
@@ -195,7 +196,9 @@ impl Shard {
         if empty {
             self.keys.remove(slot, key);
             self.stats.gc_collected += 1;
-        } else if !lone && delta.removes() {
+        } else if full && !lone && delta.removes() {
+            // A removal that left the entry plain or packed left nothing of itself (no
+            // floor, no counter floor, no tombstone): nothing can wait for it.
             self.gc.add(slot, key, op);
         }
     }
