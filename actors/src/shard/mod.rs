@@ -71,7 +71,7 @@ pub struct Shard {
     /// Shard count of each origin region, to find which of its streams carries a slot.
     origin_shards: HashMap<u8, u16>,
     /// What each peer stream `(region, shard)` last reported it had received (per origin
-    /// stream), read from that stream itself: see [`Shard::stable_vector`].
+    /// stream), read from that stream itself: see [`stable_vector`].
     reports: Reports,
     /// Whether `received` moved by a write since this shard last sent its report.
     report_due: bool,
