@@ -280,14 +280,6 @@ impl Full {
             .max()
     }
 
-    /// Counter records or a counter floor of a string with no live write left (a deleted
-    /// counter): garbage once the delete is stable.
-    fn dead_string_counters(&self) -> bool {
-        !(self.reg.counters.is_empty() && self.cfloor.is_empty())
-            && self.reg.bases.is_empty()
-            && self.reg.contribution(&self.cfloor).ops == 0
-    }
-
     /// Visible list elements.
     pub(crate) fn list_len(&self) -> usize {
         self.list.as_ref().map_or(0, |l| l.len(&self.floor))
@@ -1222,29 +1214,6 @@ impl Entry {
             || f.list
                 .as_ref()
                 .is_some_and(|l| l.records().any(|e| e.is_removed()))
-    }
-
-    /// Whether compaction could still shrink this entry (it holds removal metadata).
-    pub fn has_metadata(&self) -> bool {
-        match self {
-            Entry::Plain { .. } | Entry::Packed(_) => false,
-            Entry::Full(f) => {
-                !f.floor.is_empty()
-                    || !f.xfloor.is_empty()
-                    || f.dead_string_counters()
-                    || f.members
-                        .values()
-                        .any(|m| !m.floor.is_empty() || m.dots.is_empty())
-                    || f.fields
-                        .values()
-                        .chain(f.zset.values())
-                        .any(|s| !s.floor.is_empty() || !s.is_live())
-                    || f.list
-                        .as_ref()
-                        .is_some_and(|l| l.tombstones() > 0 || l.orphan_count() > 0)
-                    || (f.kind().is_none())
-            }
-        }
     }
 
     /// Feeds the client-visible contents (type, value or elements, TTL deadline) to `out`,
