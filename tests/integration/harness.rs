@@ -863,23 +863,43 @@ impl Group {
     }
 
     /// Polls until every region's links show lag_ops 0 (and `connected`) for every peer and
-    /// every region's `CRDT.DIGEST` is equal; panics with the last state and logs on timeout.
+    /// every region's `CRDT.DIGEST` is equal, and still do one shard tick later; panics with
+    /// the last state and logs on timeout.
+    ///
+    /// The second check is what makes the group quiet: a shard that applied a remote write
+    /// appends a received report to its own stream on its next 100 ms tick, so links can
+    /// show lag 0 for an instant before that report op is sent (and acked).
     pub async fn wait_converged(&self, timeout: Duration) {
         let deadline = Instant::now() + timeout;
+        let mut first_ok: Option<Instant> = None;
         loop {
             match self.converged_now().await {
-                Ok(()) => return,
+                Ok(()) => match first_ok {
+                    Some(t) if t.elapsed() >= QUIET => return,
+                    Some(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                    None => {
+                        first_ok = Some(Instant::now());
+                        tokio::time::sleep(QUIET).await;
+                    }
+                },
                 Err(why) if Instant::now() > deadline => {
                     panic!(
                         "regions did not converge within {timeout:?}:\n{why}\n{}",
                         self.logs()
                     )
                 }
-                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                Err(_) => {
+                    first_ok = None;
+                    tokio::time::sleep(Duration::from_millis(50)).await
+                }
             }
         }
     }
 }
+
+/// How long convergence must hold before [`Group::wait_converged`] returns: more than two
+/// shard ticks (100 ms each), so a pending received report has been sent and acked.
+const QUIET: Duration = Duration::from_millis(250);
 
 /// See [`Group::wait_converged`].
 pub async fn wait_converged(group: &Group, timeout: Duration) {
