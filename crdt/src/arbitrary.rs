@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 
-use crate::entry::Entry;
+use crate::entry::{Entry, Leftovers};
 use crate::hlc::{Dot, Hlc, RegionId};
 use crate::vv::VersionVector;
 
@@ -209,7 +209,9 @@ impl Replica {
             region: self.region,
         };
         let d = apply_local(&mut self.entry, dot, op).map(|d| (dot.hlc, d));
-        if d.as_ref().is_some_and(|(_, d)| d.removes()) {
+        if d.as_ref()
+            .is_some_and(|(_, d)| d.removes() || self.entry.has_leftovers(d))
+        {
             self.last_removal = Some(dot);
         }
         d
@@ -226,7 +228,7 @@ impl Replica {
         self.clock = self.clock.max(hlc);
         self.entry.merge(delta);
         self.received.set_max(origin, hlc);
-        if delta.removes() {
+        if delta.removes() || self.entry.has_leftovers(delta) {
             self.last_removal = Some(Dot {
                 hlc,
                 region: origin,
@@ -246,13 +248,35 @@ impl Replica {
         stable_vector(self.region, &self.received, &self.acks, regions)
     }
 
-    /// Group-wide garbage collection over `regions`, as the shard does it.
-    pub fn collect(&mut self, regions: &[RegionId]) {
+    /// Group-wide garbage collection over `regions`, as the shard does it. Returns the op
+    /// that removes conflict leftovers ([`Entry::leftovers`]), stamped, if this replica
+    /// made one: it is to be shipped to the others like a write.
+    pub fn collect(&mut self, regions: &[RegionId]) -> Option<(Hlc, Entry)> {
         let stable = self.stable(regions);
         let settled = self.removals.iter().all(|(r, h)| stable.get(r) >= h);
         self.entry.compact_stable(&self.received, &stable, settled);
-        if settled {
-            self.removals = VersionVector::new();
+        if !settled {
+            return None;
+        }
+        self.removals = VersionVector::new();
+        match self.entry.leftovers(&stable) {
+            Leftovers::None => None,
+            Leftovers::Wait(dots) => {
+                for d in dots {
+                    self.removals.add(d);
+                }
+                None
+            }
+            Leftovers::Collect(d) => {
+                self.clock = Hlc::tick(self.clock, 0);
+                self.entry.merge(&d);
+                self.last_removal = Some(Dot {
+                    hlc: self.clock,
+                    region: self.region,
+                });
+                self.compact();
+                Some((self.clock, d))
+            }
         }
     }
 

@@ -218,6 +218,17 @@ pub struct Full {
     pub xents: Vec<ExpiryWrite>,
 }
 
+/// What [`Entry::leftovers`] found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Leftovers {
+    /// Nothing to collect.
+    None,
+    /// The delta of an op that removes the leftovers.
+    Collect(Entry),
+    /// Leftovers whose writes (these) are not all stable yet.
+    Wait(Vec<Dot>),
+}
+
 /// The TTL in force.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Expiry {
@@ -1046,9 +1057,9 @@ impl Entry {
     /// [`crate::counter`], so the old totals are never needed again.)
     ///
     /// Not collected here (a later observed remove in this region would no longer cover
-    /// them where they were not collected yet): content of a type that lost a type
-    /// conflict, TTL writes that lost to `PERSIST` or to a longer deadline, and the losing
-    /// concurrent writes of one value.
+    /// them where they were not collected yet): conflict leftovers, which go only by a
+    /// replicated op (see [`Entry::leftovers`]), and content of a type that lost a type
+    /// conflict.
     pub fn compact_stable(
         &mut self,
         received: &VersionVector,
@@ -1078,6 +1089,109 @@ impl Entry {
         match self {
             Entry::Plain { .. } | Entry::Packed(_) => false,
             Entry::Full(f) => **f == Full::default(),
+        }
+    }
+
+    /// Whether this entry holds conflict leftovers that [`Entry::leftovers`] may collect
+    /// once they are stable: more than one TTL write, a `PERSIST` marker, TTL writes on a key
+    /// with no content, concurrent writes of the string, or (among the fields `delta`
+    /// touched) concurrent writes of one hash field or sorted-set score.
+    pub fn has_leftovers(&self, delta: &Entry) -> bool {
+        let Entry::Full(f) = self else { return false };
+        if f.xents.len() > 1
+            || f.xents.iter().any(|x| x.deadline.is_none())
+            || f.reg.bases.len() > 1
+            || (!f.xents.is_empty() && f.kind().is_none())
+        {
+            return true;
+        }
+        let Entry::Full(d) = delta else { return false };
+        [Coll::Hash, Coll::ZSet].into_iter().any(|c| {
+            d.coll(c)
+                .keys()
+                .any(|k| f.coll(c).get(k).is_some_and(|s| s.reg.bases.len() > 1))
+        })
+    }
+
+    /// The conflict leftovers of a settled entry (see [`Entry::compact_stable`]) that no
+    /// longer change what any region reads, as the delta of an op that removes them: the
+    /// caller merges it and replicates it like a write, so every region drops them too and
+    /// no region can later see them again through an op that did not observe them.
+    ///
+    /// Collected once every write involved is at or below `stable` (so every region has
+    /// merged them, and every op still to come observes them wherever they still are):
+    /// TTL writes when a `PERSIST` is among them or the key has no content (the key reads
+    /// as having no TTL either way, and a write that revives a dead key floors them), else
+    /// every TTL write but the winner; the losing concurrent writes of the string (only when
+    /// the key holds no collection: a key floor would also cover collection adds) and of
+    /// each hash field or sorted-set score. A write is dropped with a floor on its dot;
+    /// each region has at most one surviving TTL write or write of a value (a region's later
+    /// write observes its earlier ones), so the floor covers nothing else.
+    ///
+    /// Leftovers whose writes are not all stable yet are returned as [`Leftovers::Wait`]
+    /// with those writes, for the caller to come back when they are.
+    ///
+    /// Not collected: content of a type that lost a type conflict (an element removal that
+    /// empties the winner would show it again in a region that still holds it), and
+    /// concurrent adds of one set member or field (they decide add-wins races).
+    pub fn leftovers(&self, stable: &VersionVector) -> Leftovers {
+        let Entry::Full(f) = self else {
+            return Leftovers::None;
+        };
+        let mut d = Full::default();
+        let mut wait = Vec::new();
+        let mut check = |dots: &mut dyn Iterator<Item = Dot>| {
+            let late: Vec<Dot> = dots.filter(|x| !stable.covers(x)).collect();
+            let ok = late.is_empty();
+            wait.extend(late);
+            ok
+        };
+        let ttl_leftover = f.xents.len() > 1
+            || f.xents.iter().any(|x| x.deadline.is_none())
+            || (!f.xents.is_empty() && f.kind().is_none());
+        if ttl_leftover && check(&mut f.xents.iter().map(|x| x.dot)) {
+            let winner = match f.expiry() {
+                Some(_) if f.kind().is_some() => f
+                    .xents
+                    .iter()
+                    .max_by_key(|x| (x.deadline, x.dot))
+                    .map(|x| x.dot),
+                _ => None,
+            };
+            for x in f.xents.iter().filter(|x| Some(x.dot) != winner) {
+                d.xfloor.add(x.dot);
+            }
+        }
+        let no_collection =
+            f.members.is_empty() && f.fields.is_empty() && f.zset.is_empty() && f.list.is_none();
+        if f.reg.bases.len() > 1 && no_collection && check(&mut f.reg.bases.iter().map(|b| b.dot)) {
+            for b in &f.reg.bases[1..] {
+                d.floor.add(b.dot);
+            }
+        }
+        for c in [Coll::Hash, Coll::ZSet] {
+            for (k, s) in f.coll(c) {
+                if s.reg.bases.len() > 1 && check(&mut s.reg.bases.iter().map(|b| b.dot)) {
+                    let mut floor = VersionVector::new();
+                    for b in &s.reg.bases[1..] {
+                        floor.add(b.dot);
+                    }
+                    d.coll_mut(c).insert(
+                        k.clone(),
+                        FieldState {
+                            floor,
+                            ..FieldState::default()
+                        },
+                    );
+                }
+            }
+        }
+        if d != Full::default() {
+            Leftovers::Collect(Entry::Full(Box::new(d)))
+        } else if !wait.is_empty() {
+            Leftovers::Wait(wait)
+        } else {
+            Leftovers::None
         }
     }
 

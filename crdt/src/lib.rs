@@ -21,7 +21,9 @@ pub mod arbitrary;
 #[cfg(any(test, feature = "arbitrary"))]
 pub mod arbitrary_list;
 
-pub use entry::{Base, Entry, Expiry, FieldState, Full, Kind, Member, MemberState, NumError};
+pub use entry::{
+    Base, Entry, Expiry, FieldState, Full, Kind, Leftovers, Member, MemberState, NumError,
+};
 pub use fields::FieldNumError;
 pub use hlc::{Dot, Hlc, RegionId};
 pub use list::{Elem, ElemId, List};

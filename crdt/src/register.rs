@@ -182,14 +182,19 @@ impl Register {
     }
 
     /// Drops the counter records the owner's counter floor covers, with their floor entries,
-    /// and floor entries left without a record. Only once the floors are stable (every
-    /// region has them, and every increment they could cover has arrived): the regions
-    /// owning the records then start a new epoch at their next increment.
+    /// and floor entries left without a record of their epoch (a floor of an older epoch
+    /// than the record does not touch it, and the older epoch's increments all arrived
+    /// before the newer record). Only once the floors are stable (every region has them,
+    /// and every increment they could cover has arrived): the regions owning the records
+    /// then start a new epoch at their next increment.
     pub(crate) fn drop_floored(&mut self, cfloor: &mut Counters) {
         let floor = cfloor.clone();
         self.counters.retain(|r, t| t.past(&floor.get(r)));
         let kept = &self.counters;
-        cfloor.retain(|r, _| kept.get(r).ops > 0);
+        cfloor.retain(|r, f| {
+            let k = kept.get(r);
+            k.ops > 0 && f.since >= k.since
+        });
     }
 
     /// In a lone region (nothing concurrent can exist): keeps only the winning base and folds

@@ -108,7 +108,7 @@ proptest! {
         ops in prop::collection::vec((0u8..5, op()), 1..40),
         schedule in prop::collection::vec((0u8..5, 0u8..5, any::<bool>()), 0..120),
     ) {
-        let mut reps = run(&ops, &schedule, Mode::Duplicates, 1);
+        let mut reps = run(&ops, &schedule, Mode::Duplicates, 1).reps;
         // Local writes skip metadata about their own region; once everything is delivered,
         // compaction removes the rest of the floors, so states compare exactly.
         for r in reps.iter_mut() {
@@ -126,7 +126,7 @@ proptest! {
         ops in prop::collection::vec((0u8..5, op()), 1..40),
         schedule in prop::collection::vec((0u8..5, 0u8..5, any::<bool>()), 0..120),
     ) {
-        let reps = run(&ops, &schedule, Mode::Compact, 1);
+        let reps = run(&ops, &schedule, Mode::Compact, 1).reps;
         for r in &reps[1..] {
             prop_assert_eq!(view(&r.entry), view(&reps[0].entry));
             prop_assert_eq!(&r.entry, &reps[0].entry);
@@ -153,29 +153,96 @@ proptest! {
         ops in prop::collection::vec((0u8..5, op()), 1..40),
         schedule in prop::collection::vec((0u8..5, 0u8..5, any::<bool>()), 0..200),
     ) {
-        // Collection needs every region's report: deliver more often between writes.
-        let mut reps = run(&ops, &schedule, Mode::Gc, 4);
-        let plain = run(&ops, &schedule, Mode::Compact, 4);
-        let want = view(&plain[0].entry);
-        for r in &reps {
-            prop_assert_eq!(view(&r.entry), want.clone());
-        }
-        report_all(&mut reps);
-        for r in &reps {
-            prop_assert_eq!(view(&r.entry), want.clone());
-            prop_assert_eq!(&r.entry, &reps[0].entry);
-            if let Entry::Full(f) = &r.entry {
-                prop_assert!(f.list.as_ref().is_none_or(|l| l.tombstones() == 0), "{:?}", f);
-                // A field without live writes is left only for increments no floor covers
-                // (their base was removed by a key floor: see the session notes).
-                prop_assert!(
-                    f.fields.values().chain(f.zset.values()).all(|s| !s.dots.is_empty()
-                        || (s.reg.bases.is_empty() && s.cfloor.is_empty())),
-                    "{:?}", f
-                );
-            }
+        check_group_gc(&ops, &schedule)?;
+    }
+
+    /// The same with writes that make TTL and value conflicts often (EXPIRE ‖ PERSIST,
+    /// concurrent SETs and HSETs, DEL ‖ EXPIRE ‖ revival), so that their leftovers are
+    /// collected while other regions still hold them.
+    #[test]
+    fn five_replicas_converge_collecting_conflict_leftovers(
+        ops in prop::collection::vec((0u8..5, conflict_op()), 1..40),
+        schedule in prop::collection::vec((0u8..5, 0u8..5, any::<bool>()), 0..200),
+    ) {
+        check_group_gc(&ops, &schedule)?;
+    }
+}
+
+/// Writes that conflict on TTLs and values.
+fn conflict_op() -> impl Strategy<Value = Op> {
+    let v = || prop::sample::select(vec![b"1".to_vec(), b"x".to_vec()]);
+    let f = || prop::sample::select(vec![b"f".to_vec(), b"g".to_vec()]);
+    prop_oneof![
+        (v(), any::<bool>()).prop_map(|(v, k)| Op::Set(v, k)),
+        (v(), 1_000u64..2_000).prop_map(|(v, d)| Op::SetWithDeadline(v, d)),
+        Just(Op::Del),
+        (1_000u64..2_000).prop_map(Op::Expire),
+        Just(Op::Persist),
+        (f(), v()).prop_map(|(f, v)| Op::HSet(vec![(f, v)])),
+        f().prop_map(|f| Op::HIncrBy(f, 1)),
+        f().prop_map(|f| Op::HDel(vec![f])),
+        f().prop_map(|m| Op::ZAdd(m, 1.5)),
+        Just(Op::IncrBy(2)),
+    ]
+}
+
+/// Runs with group-wide collection and checks: every replica reads as without it, and once
+/// every region has reported everything, every replica holds the same state with no list
+/// tombstone, no floored counter record and no conflict leftover.
+fn check_group_gc(ops: &[(u8, Op)], schedule: &[(u8, u8, bool)]) -> Result<(), TestCaseError> {
+    // Collection needs every region's report: deliver more often between writes.
+    let mut g = run(ops, schedule, Mode::Gc, 4);
+    let plain = run(ops, schedule, Mode::Compact, 4).reps;
+    let want = view(&plain[0].entry);
+    for r in &g.reps {
+        prop_assert_eq!(view(&r.entry), want.clone());
+    }
+    g.report_all();
+    let reps = &g.reps;
+    for r in reps {
+        prop_assert_eq!(view(&r.entry), want.clone());
+        prop_assert_eq!(&r.entry, &reps[0].entry);
+        if let Entry::Full(f) = &r.entry {
+            prop_assert!(
+                f.list.as_ref().is_none_or(|l| l.tombstones() == 0),
+                "{:?}",
+                f
+            );
+            // A field without live writes is left only for increments no floor covers
+            // (their base was removed by a key floor: see the session notes).
+            prop_assert!(
+                f.fields
+                    .values()
+                    .chain(f.zset.values())
+                    .all(|s| !s.dots.is_empty() || (s.reg.bases.is_empty() && s.cfloor.is_empty())),
+                "{:?}",
+                f
+            );
+            // Conflict leftovers are gone: no PERSIST marker, at most the winning TTL
+            // write and only on a live key, one write per value (the string's, unless
+            // a losing type's content is left beside it).
+            prop_assert!(
+                f.xents.iter().all(|x| x.deadline.is_some()) && f.xents.len() <= 1,
+                "{:?}",
+                f
+            );
+            prop_assert!(f.xents.is_empty() || r.entry.is_live(), "{:?}", f);
+            prop_assert!(
+                f.fields
+                    .values()
+                    .chain(f.zset.values())
+                    .all(|s| s.reg.bases.len() <= 1),
+                "{:?}",
+                f
+            );
+            let no_collection = f.members.is_empty()
+                && f.fields.is_empty()
+                && f.zset.is_empty()
+                && f.list.is_none();
+            prop_assert!(!no_collection || f.reg.bases.len() <= 1, "{:?}", f);
         }
     }
+    Ok(())
 }
 
 fn view(e: &Entry) -> Vec<u8> {
@@ -193,8 +260,9 @@ enum Mode {
     /// delivery.
     Compact,
     /// The same plus group-wide garbage collection: every delta carries its sender's
-    /// received vector (the in-stream report), and every replica collects with its stable
-    /// vector after every write and delivery; at the end, a report from everyone.
+    /// received vector (the in-stream report), a schedule step's `dup` flag delivers a bare
+    /// report when the receiver has everything the sender sent before it, and every replica
+    /// collects with its stable vector after every write, delivery and report.
     Gc,
 }
 
@@ -209,112 +277,146 @@ const REGIONS: [RegionId; 5] = [
 /// One shipped write: stamp, delta, and the sender's received vector when it sent it.
 type Shipped = (Hlc, Entry, crdt::VersionVector);
 
-fn settle(r: &mut Replica, mode: Mode) {
+/// Compacts (and collects) after a write or a delivery; a collection op the replica made is
+/// appended to its log, to be delivered like a write.
+fn settle(r: &mut Replica, mode: Mode, log: &mut Vec<Shipped>) {
     match mode {
         Mode::Duplicates => {}
         Mode::Compact => r.compact(),
         Mode::Gc => {
             r.compact();
-            r.collect(&REGIONS);
+            if let Some((h, d)) = r.collect(&REGIONS) {
+                log.push((h, d, r.received.clone()));
+            }
         }
     }
 }
 
-/// Runs writes at five replicas. `schedule` interleaves deliveries: `(from, to, dup)` delivers
-/// the next undelivered delta of `from` to `to` (or, with `dup` in duplicate mode,
-/// re-delivers one already delivered). Writes happen in order, each followed by `per_write`
-/// steps of the schedule; at the end everything is delivered.
-fn run(
-    ops: &[(u8, Op)],
-    schedule: &[(u8, u8, bool)],
+/// Five replicas, their logs, and what each has delivered of every other's log.
+struct Group {
+    reps: Vec<Replica>,
+    /// Per origin: the deltas it produced, in order.
+    logs: Vec<Vec<Shipped>>,
+    /// next[from][to]: index of the next delta of `from` that `to` has not received.
+    next: [[usize; 5]; 5],
     mode: Mode,
-    per_write: usize,
-) -> Vec<Replica> {
-    let mut reps: Vec<Replica> = (1..=5).map(Replica::new).collect();
-    // Per origin: the deltas it produced, in order.
-    let mut logs: Vec<Vec<Shipped>> = vec![Vec::new(); 5];
-    // next[from][to]: index of the next delta of `from` that `to` has not received.
-    let mut next = [[0usize; 5]; 5];
+}
+
+/// Runs writes at five replicas. `schedule` interleaves deliveries: `(from, to, dup)` delivers
+/// the next undelivered delta of `from` to `to` (or, with `dup`, in duplicate mode
+/// re-delivers one already delivered, in GC mode may deliver a bare report). Writes happen in order, each followed by `per_write`
+/// steps of the schedule; at the end everything is delivered.
+fn run(ops: &[(u8, Op)], schedule: &[(u8, u8, bool)], mode: Mode, per_write: usize) -> Group {
+    let mut g = Group {
+        reps: (1..=5).map(Replica::new).collect(),
+        logs: vec![Vec::new(); 5],
+        next: [[0usize; 5]; 5],
+        mode,
+    };
     let mut sched = schedule.iter();
     for (i, (r, o)) in ops.iter().enumerate() {
         let r = *r as usize;
         // Clocks drift: region r's wall time runs at an offset.
-        if let Some((h, d)) = reps[r].write(1000 + i as u64 * 3 + r as u64, o) {
-            let ack = reps[r].received.clone();
-            logs[r].push((h, d, ack));
+        if let Some((h, d)) = g.reps[r].write(1000 + i as u64 * 3 + r as u64, o) {
+            let ack = g.reps[r].received.clone();
+            g.logs[r].push((h, d, ack));
         }
-        settle(&mut reps[r], mode);
+        settle(&mut g.reps[r], mode, &mut g.logs[r]);
         for &(from, to, dup) in sched.by_ref().take(per_write) {
-            deliver(&mut reps, &logs, &mut next, (from, to, dup), mode);
+            g.deliver((from, to, dup));
         }
     }
     for &(from, to, dup) in sched {
-        deliver(&mut reps, &logs, &mut next, (from, to, dup), mode);
+        g.deliver((from, to, dup));
     }
-    for from in 0..5 {
-        for to in (0..5).filter(|&to| to != from) {
-            while next[from][to] < logs[from].len() {
-                deliver(
-                    &mut reps,
-                    &logs,
-                    &mut next,
-                    (from as u8, to as u8, false),
-                    mode,
-                );
+    g.deliver_all();
+    g
+}
+
+impl Group {
+    /// Delivers everything not yet delivered, including what collecting on the way adds.
+    fn deliver_all(&mut self) {
+        loop {
+            let mut any = false;
+            for from in 0..5 {
+                for to in (0..5).filter(|&to| to != from) {
+                    while self.next[from][to] < self.logs[from].len() {
+                        any = true;
+                        self.deliver((from as u8, to as u8, false));
+                    }
+                }
+            }
+            if !any {
+                return;
             }
         }
     }
-    reps
-}
 
-/// Reports from every region to every other: each learns that everything is everywhere.
-fn report_all(reps: &mut [Replica]) {
-    for from in 0..5 {
-        let ack = reps[from].received.clone();
-        for (to, r) in reps.iter_mut().enumerate() {
-            if to != from {
-                r.ack(RegionId(from as u8 + 1), &ack);
+    /// Reports from every region to every other until nothing is left to collect: each
+    /// learns that everything is everywhere (the collection ops this makes are delivered
+    /// and reported too).
+    fn report_all(&mut self) {
+        for _ in 0..10 {
+            for from in 0..5 {
+                let ack = self.reps[from].received.clone();
+                for (to, r) in self.reps.iter_mut().enumerate() {
+                    if to != from {
+                        r.ack(RegionId(from as u8 + 1), &ack);
+                    }
+                }
             }
+            let before: usize = self.logs.iter().map(Vec::len).sum();
+            for (r, log) in self.reps.iter_mut().zip(self.logs.iter_mut()) {
+                if let Some((h, d)) = r.collect(&REGIONS) {
+                    log.push((h, d, r.received.clone()));
+                }
+            }
+            if self.logs.iter().map(Vec::len).sum::<usize>() == before {
+                return;
+            }
+            self.deliver_all();
         }
+        panic!("collection ops kept coming after ten rounds of reports");
     }
-    for r in reps.iter_mut() {
-        r.collect(&REGIONS);
-    }
-}
 
-fn deliver(
-    reps: &mut [Replica],
-    logs: &[Vec<Shipped>],
-    next: &mut [[usize; 5]; 5],
-    (from, to, dup): (u8, u8, bool),
-    mode: Mode,
-) {
-    let (from, to) = (from as usize, to as usize);
-    if from == to {
-        return;
-    }
-    let dup = dup && mode == Mode::Duplicates;
-    let i = if dup {
-        if next[from][to] == 0 {
+    fn deliver(&mut self, (from, to, dup): (u8, u8, bool)) {
+        let (from, to) = (from as usize, to as usize);
+        if from == to {
             return;
         }
-        next[from][to] / 2
-    } else {
-        let i = next[from][to];
-        if i >= logs[from].len() {
+        if dup && self.mode == Mode::Gc && self.next[from][to] == self.logs[from].len() {
+            // A report op with nothing before it left to deliver (it travels after them).
+            let ack = self.reps[from].received.clone();
+            self.reps[to].ack(RegionId(from as u8 + 1), &ack);
+            if let Some((h, d)) = self.reps[to].collect(&REGIONS) {
+                let ack = self.reps[to].received.clone();
+                self.logs[to].push((h, d, ack));
+            }
             return;
         }
-        next[from][to] += 1;
-        i
-    };
-    let (h, d, ack) = &logs[from][i];
-    let origin = RegionId(from as u8 + 1);
-    let merged = reps[to].receive(origin, *h, d);
-    assert!(merged || dup, "a first delivery must be merged");
-    if mode == Mode::Gc {
-        reps[to].ack(origin, ack);
+        let dup = dup && self.mode == Mode::Duplicates;
+        let i = if dup {
+            if self.next[from][to] == 0 {
+                return;
+            }
+            self.next[from][to] / 2
+        } else {
+            let i = self.next[from][to];
+            if i >= self.logs[from].len() {
+                return;
+            }
+            self.next[from][to] += 1;
+            i
+        };
+        let (h, d, ack) = self.logs[from][i].clone();
+        let origin = RegionId(from as u8 + 1);
+        let merged = self.reps[to].receive(origin, h, &d);
+        assert!(merged || dup, "a first delivery must be merged");
+        if self.mode == Mode::Gc {
+            self.reps[to].ack(origin, &ack);
+        }
+        settle(&mut self.reps[to], self.mode, &mut self.logs[to]);
     }
-    settle(&mut reps[to], mode);
 }
 
 // ---- The spec's examples, one test each ----
@@ -779,19 +881,21 @@ fn popping_the_last_element_deletes_the_key_and_its_ttl() {
 /// Delivers everything `from` wrote since `*sent` to `to`, with `from`'s report.
 fn ship(
     reps: &mut [Replica],
-    logs: &[Vec<Shipped>],
+    logs: &mut [Vec<Shipped>],
     sent: &mut [[usize; 3]; 3],
     from: usize,
     to: usize,
 ) {
     while sent[from][to] < logs[from].len() {
-        let (h, d, ack) = &logs[from][sent[from][to]];
+        let (h, d, ack) = logs[from][sent[from][to]].clone();
         sent[from][to] += 1;
         let origin = RegionId(from as u8 + 1);
-        reps[to].receive(origin, *h, d);
-        reps[to].ack(origin, ack);
+        reps[to].receive(origin, h, &d);
+        reps[to].ack(origin, &ack);
         reps[to].compact();
-        reps[to].collect(&REGIONS[..3]);
+        if let Some((h, d)) = reps[to].collect(&REGIONS[..3]) {
+            logs[to].push((h, d, reps[to].received.clone()));
+        }
     }
 }
 
@@ -812,23 +916,25 @@ fn a_collected_dead_counter_does_not_come_back() {
             logs[r].push((h, d, ack));
         }
         reps[r].compact();
-        reps[r].collect(&REGIONS[..3]);
+        if let Some((h, d)) = reps[r].collect(&REGIONS[..3]) {
+            logs[r].push((h, d, reps[r].received.clone()));
+        }
     };
     let hset = |f: &str| Op::HSet(vec![(f.as_bytes().to_vec(), b"1".to_vec())]);
     write(&mut reps, &mut logs, 0, hset("g"));
     write(&mut reps, &mut logs, 1, Op::HIncrBy(b"f".to_vec(), 5));
     write(&mut reps, &mut logs, 2, Op::HIncrBy(b"f".to_vec(), 7));
     for (from, to) in [(0, 1), (0, 2), (1, 0), (1, 2), (2, 0), (2, 1)] {
-        ship(&mut reps, &logs, &mut sent, from, to);
+        ship(&mut reps, &mut logs, &mut sent, from, to);
     }
     write(&mut reps, &mut logs, 0, Op::HDel(vec![b"f".to_vec()]));
-    ship(&mut reps, &logs, &mut sent, 0, 1);
-    ship(&mut reps, &logs, &mut sent, 0, 2);
+    ship(&mut reps, &mut logs, &mut sent, 0, 1);
+    ship(&mut reps, &mut logs, &mut sent, 0, 2);
     // Regions 2 and 3 write after the HDEL: their reports tell region 1 they have it.
     write(&mut reps, &mut logs, 1, hset("a"));
     write(&mut reps, &mut logs, 2, hset("b"));
-    ship(&mut reps, &logs, &mut sent, 1, 0);
-    ship(&mut reps, &logs, &mut sent, 2, 0);
+    ship(&mut reps, &mut logs, &mut sent, 1, 0);
+    ship(&mut reps, &mut logs, &mut sent, 2, 0);
     // Collected: nothing but the three live fields is left, so the hash packs again.
     assert!(
         matches!(reps[0].entry, Entry::Packed(_)),
@@ -844,15 +950,109 @@ fn a_collected_dead_counter_does_not_come_back() {
     );
     // Region 3 still holds the dead record and increments again.
     write(&mut reps, &mut logs, 2, Op::HIncrBy(b"f".to_vec(), 1));
-    ship(&mut reps, &logs, &mut sent, 2, 0);
+    ship(&mut reps, &mut logs, &mut sent, 2, 0);
     assert_eq!(reps[0].entry.hget(b"f").as_deref(), Some(&b"1"[..]));
     for from in 0..3 {
         for to in (0..3).filter(|&to| to != from) {
-            ship(&mut reps, &logs, &mut sent, from, to);
+            ship(&mut reps, &mut logs, &mut sent, from, to);
         }
     }
     for r in &reps {
         assert_eq!(r.entry.hget(b"f").as_deref(), Some(&b"1"[..]));
         assert_eq!(r.entry.hlen(), 4);
+    }
+}
+
+/// Shrunk from `five_replicas_converge_with_group_gc`: region 2 increments, deletes and
+/// increments again (a new epoch). A region that collected after the new record arrived
+/// kept the old epoch's counter floor beside it, one that collected before did not: the
+/// states differed. A floor of an older epoch than the record is dropped with it.
+#[test]
+fn an_older_epochs_counter_floor_goes_once_a_newer_record_is_there() {
+    let ops = [(1, Op::IncrBy(0)), (1, Op::Del), (1, Op::IncrBy(0))];
+    let schedule = [
+        (1, 4, false),
+        (0, 0, false),
+        (0, 0, false),
+        (0, 0, false),
+        (1, 4, false),
+        (1, 2, false),
+        (1, 2, false),
+        (1, 3, false),
+        (1, 3, false),
+        (2, 0, true),
+        (3, 0, true),
+        (4, 0, true),
+    ];
+    check_group_gc(&ops, &schedule).unwrap();
+}
+
+/// EXPIRE ‖ PERSIST leaves both TTL writes (the key has no TTL). Region 1 collects them
+/// once every region reported them, then sets a new TTL, which observed none of them; the
+/// TTL must hold in region 3 too, which has not collected them yet. Fails if the
+/// collection is not replicated as an op (region 3's PERSIST marker would hide the TTL).
+#[test]
+fn a_collected_persist_marker_does_not_hide_a_later_expire() {
+    let mut reps: Vec<Replica> = (1..=3).map(Replica::new).collect();
+    let mut logs: Vec<Vec<Shipped>> = vec![Vec::new(); 3];
+    let mut sent = [[0usize; 3]; 3];
+    let mut t = 1000;
+    let mut write = |reps: &mut Vec<Replica>, logs: &mut Vec<Vec<Shipped>>, r: usize, op: Op| {
+        t += 10;
+        if let Some((h, d)) = reps[r].write(t, &op) {
+            let ack = reps[r].received.clone();
+            logs[r].push((h, d, ack));
+        }
+        reps[r].compact();
+        if let Some((h, d)) = reps[r].collect(&REGIONS[..3]) {
+            logs[r].push((h, d, reps[r].received.clone()));
+        }
+    };
+    let all = [(0, 1), (0, 2), (1, 0), (1, 2), (2, 0), (2, 1)];
+    write(
+        &mut reps,
+        &mut logs,
+        0,
+        Op::SetWithDeadline(b"v".to_vec(), 5000),
+    );
+    for (from, to) in all {
+        ship(&mut reps, &mut logs, &mut sent, from, to);
+    }
+    // Concurrent: a longer TTL in region 1, PERSIST in region 2.
+    write(&mut reps, &mut logs, 0, Op::Expire(6000));
+    write(&mut reps, &mut logs, 1, Op::Persist);
+    for (from, to) in all {
+        ship(&mut reps, &mut logs, &mut sent, from, to);
+    }
+    for r in &reps {
+        assert_eq!(r.entry.expiry(), None, "PERSIST ‖ EXPIRE: no TTL");
+    }
+    // Regions 2 and 3 report (a bare report op: region 1 has everything they sent before).
+    for from in [1, 2] {
+        let ack = reps[from].received.clone();
+        reps[0].ack(RegionId(from as u8 + 1), &ack);
+    }
+    if let Some((h, d)) = reps[0].collect(&REGIONS[..3]) {
+        logs[0].push((h, d, reps[0].received.clone()));
+    }
+    assert!(
+        matches!(reps[0].entry, Entry::Plain { .. }),
+        "region 1 collected the TTL writes: {:?}",
+        reps[0].entry
+    );
+    let Entry::Full(f) = &reps[2].entry else {
+        panic!("{:?}", reps[2].entry)
+    };
+    assert_eq!(f.xents.len(), 2, "region 3 still holds them: {f:?}");
+    // Region 1 sets a TTL; region 3 gets it (after region 1's collection op, FIFO).
+    write(&mut reps, &mut logs, 0, Op::Expire(7000));
+    ship(&mut reps, &mut logs, &mut sent, 0, 2);
+    for r in [0, 2] {
+        assert_eq!(
+            reps[r].entry.expiry().map(|x| x.deadline_ms),
+            Some(7000),
+            "region {}",
+            r + 1
+        );
     }
 }

@@ -108,3 +108,81 @@ async fn deleted_metadata_is_collected_once_every_region_acknowledged_it() {
     })
     .await
 }
+
+/// Sum of one `INFO crdt` field over the regions given.
+async fn crdt_info_sum(g: &Group, regions: &[usize], field: &str) -> u64 {
+    let mut n = 0;
+    for &r in regions {
+        n += crdt_info(&mut g.conn(r).await, field).await;
+    }
+    n
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conflict_leftovers_are_collected_once_every_region_has_them() {
+    bounded(90, async {
+        let g = Group::dev(3, 2).await;
+        let mut cs = g.conns().await;
+        let _: String = q(&mut cs[0], &["SET", "k", "v", "EX", "1000"]).await;
+        let _: i64 = q(&mut cs[0], &["HSET", "h", "f", "0"]).await;
+        g.wait_converged(Duration::from_secs(20)).await;
+        let before = crdt_info_sum(&g, &[1, 2, 3], "collected_leftovers").await;
+
+        // Concurrent: EXPIRE ‖ PERSIST, HSET ‖ HSET of one field, SET ‖ SET of one string.
+        g.pause_all().await;
+        let _: i64 = q(&mut cs[0], &["EXPIRE", "k", "2000"]).await;
+        let _: i64 = q(&mut cs[1], &["PERSIST", "k"]).await;
+        let _: i64 = q(&mut cs[0], &["HSET", "h", "f", "a"]).await;
+        let _: i64 = q(&mut cs[1], &["HSET", "h", "f", "b"]).await;
+        let _: String = q(&mut cs[1], &["SET", "s", "from-2"]).await;
+        let _: String = q(&mut cs[2], &["SET", "s", "from-3"]).await;
+        g.resume_all().await;
+        g.wait_converged(Duration::from_secs(20)).await;
+        let mut seen = Vec::new();
+        for c in cs.iter_mut() {
+            let ttl: i64 = q(c, &["TTL", "k"]).await;
+            assert_eq!(ttl, -1, "PERSIST ‖ EXPIRE leaves no TTL");
+            let f: String = q(c, &["HGET", "h", "f"]).await;
+            let s: String = q(c, &["GET", "s"]).await;
+            seen.push((f, s));
+        }
+        assert!(seen.iter().all(|x| x == &seen[0]), "{seen:?}");
+
+        // Every region has every write: the leftovers go (one collection op per key at
+        // least, made by whichever region got there first) and nothing waits any more.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let ops = crdt_info_sum(&g, &[1, 2, 3], "collected_leftovers").await;
+            let pending = crdt_info_sum(&g, &[1, 2, 3], "pending_gc").await;
+            if ops >= before + 3 && pending == 0 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "collected_leftovers {ops} (before {before}), pending_gc {pending}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        g.wait_converged(Duration::from_secs(20)).await;
+        for (i, c) in cs.iter_mut().enumerate() {
+            let f: String = q(c, &["HGET", "h", "f"]).await;
+            let s: String = q(c, &["GET", "s"]).await;
+            assert_eq!(
+                (f, s),
+                seen[0],
+                "collection changes no value (region {})",
+                i + 1
+            );
+        }
+
+        // A TTL set after the collection holds everywhere, including in regions that had
+        // not collected the PERSIST marker themselves.
+        let _: i64 = q(&mut cs[2], &["EXPIRE", "k", "3000"]).await;
+        g.wait_converged(Duration::from_secs(20)).await;
+        for (i, c) in cs.iter_mut().enumerate() {
+            let ttl: i64 = q(c, &["TTL", "k"]).await;
+            assert!((2990..=3000).contains(&ttl), "region {}: TTL {ttl}", i + 1);
+        }
+    })
+    .await
+}

@@ -22,7 +22,7 @@ use actix::prelude::*;
 use std::collections::HashMap;
 
 use bytes::{Bytes, BytesMut};
-use crdt::{Dot, Entry, Hlc, RegionId, VersionVector};
+use crdt::{Dot, Entry, Hlc, Leftovers, RegionId, VersionVector};
 
 use crate::clock::RegionClock;
 use crate::pubsub::Hub;
@@ -112,6 +112,9 @@ pub struct ShardStats {
     pub gc_pending: u64,
     /// Entries removed by garbage collection.
     pub gc_collected: u64,
+    /// Collection ops made: conflict leftovers (TTL writes that lost, PERSIST markers,
+    /// losing concurrent writes of a value) removed in every region.
+    pub gc_leftover_ops: u64,
 }
 
 impl ShardStats {
@@ -130,6 +133,7 @@ impl ShardStats {
         self.backlog_bytes += o.backlog_bytes;
         self.gc_pending += o.gc_pending;
         self.gc_collected += o.gc_collected;
+        self.gc_leftover_ops += o.gc_leftover_ops;
     }
 }
 
@@ -183,12 +187,13 @@ impl Shard {
             return;
         };
         let deadline = e.expiry().map(|x| x.deadline_ms);
-        let (empty, full) = if matches!(e, Entry::Full(_)) {
+        let (empty, full, leftovers) = if matches!(e, Entry::Full(_)) {
             let received = received_vector(&self.ctx, &self.received, &self.origin_shards, slot);
             let empty = e.compact_after(delta, &received, lone);
-            (empty, matches!(e, Entry::Full(_)))
+            let leftovers = !lone && e.has_leftovers(delta);
+            (empty, matches!(e, Entry::Full(_)), leftovers)
         } else {
-            (false, false)
+            (false, false, false)
         };
         if let Some(d) = deadline {
             self.keys.index_expiry(d, key);
@@ -196,9 +201,10 @@ impl Shard {
         if empty {
             self.keys.remove(slot, key);
             self.stats.gc_collected += 1;
-        } else if full && !lone && delta.removes() {
+        } else if full && !lone && (delta.removes() || leftovers) {
             // A removal that left the entry plain or packed left nothing of itself (no
-            // floor, no counter floor, no tombstone): nothing can wait for it.
+            // floor, no counter floor, no tombstone): nothing can wait for it. Nor can a
+            // conflict in such an entry be left over.
             self.gc.add(slot, key, op);
         }
     }
@@ -238,15 +244,35 @@ impl Shard {
         });
         for d in due {
             let received = received_vector(&self.ctx, &self.received, &self.origin_shards, d.slot);
-            let empty = match self.keys.get_mut(d.slot, &d.key) {
-                Some(e) => e.compact_stable(&received, &d.stable, d.settled),
-                None => continue,
+            let Some(e) = self.keys.get_mut(d.slot, &d.key) else {
+                continue;
             };
-            if empty {
+            if e.compact_stable(&received, &d.stable, d.settled) {
                 self.keys.remove(d.slot, &d.key);
                 self.stats.gc_collected += 1;
+                continue;
+            }
+            if !d.settled {
+                continue;
+            }
+            match e.leftovers(&d.stable) {
+                Leftovers::None => {}
+                Leftovers::Wait(dots) => {
+                    for dot in dots {
+                        self.gc.add(d.slot, &d.key, dot);
+                    }
+                }
+                Leftovers::Collect(delta) => {
+                    // An op like a write: every region drops the leftovers, so none can
+                    // show them again through a later op that did not observe them.
+                    e.merge(&delta);
+                    let hlc = self.ctx.clock.tick().0;
+                    self.stats.gc_leftover_ops += 1;
+                    self.replicate(d.slot, &d.key, hlc, &delta);
+                }
             }
         }
+        self.flush_pending();
     }
 
     /// Appends a report of what this shard has received to its own stream, if a write
