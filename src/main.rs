@@ -40,6 +40,9 @@ enum Cmd {
         /// Log as JSON lines.
         #[arg(long)]
         json_logs: bool,
+        /// Serve Prometheus metrics: region i on this port + i - 1 (GET /metrics).
+        #[arg(long)]
+        metrics_base_port: Option<u16>,
     },
     /// Runs one region from a TOML config file.
     Server {
@@ -66,9 +69,10 @@ fn main() -> ExitCode {
             base_port,
             shards,
             json_logs,
+            metrics_base_port,
         } => {
             wiring::init_logs(json_logs);
-            run(wiring::dev(regions, base_port, shards))
+            run(wiring::dev(regions, base_port, shards, metrics_base_port))
         }
         Cmd::Server { config } => {
             let cfg = match config::Config::load(&config) {

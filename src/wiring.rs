@@ -88,6 +88,12 @@ impl LocalLog for Logs {
         self.0.get(shard as usize)?.hlc_at(offset)
     }
 
+    fn bytes_from(&self, shard: u16, offset: u64) -> u64 {
+        self.0
+            .get(shard as usize)
+            .map_or(0, |l| l.bytes_from(offset))
+    }
+
     fn subscribe(&self, shard: u16) -> tokio::sync::watch::Receiver<u64> {
         match self.0.get(shard as usize) {
             Some(l) => l.subscribe(),
@@ -145,6 +151,7 @@ impl GeoControl for Control {
                     .to_string(),
                     lag_ops: l.lag_ops,
                     lag_ms: l.lag_ms,
+                    backlog_bytes: l.backlog_bytes,
                     sent_ops: l.sent_ops,
                     acked_ops: l.acked_ops,
                     received_ops: l.received_ops,
@@ -179,6 +186,8 @@ struct RegionSpec {
     batch_max_bytes: usize,
     batch_max_delay: Duration,
     heartbeat: Duration,
+    /// Address of the Prometheus endpoint, if any.
+    metrics: Option<SocketAddr>,
 }
 
 async fn start_region(spec: RegionSpec) -> Result<Region, String> {
@@ -221,6 +230,13 @@ async fn start_region(spec: RegionSpec) -> Result<Region, String> {
         node.set_geo(Arc::new(Control(g.clone())));
         geo = Some(g);
     }
+    if let Some(addr) = spec.metrics {
+        let l = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("region {name}: metrics endpoint on {addr}: {e}"))?;
+        actix_rt::spawn(actors::metrics::serve(node.clone(), l));
+        tracing::info!(region = region.0, %addr, "Prometheus metrics at http://{addr}/metrics");
+    }
     actix_rt::spawn(node.clone().serve(listener));
     tracing::info!(region = region.0, %name, %bind, geo = %spec.geo_listen, "region ready");
     Ok(Region { geo, _node: node })
@@ -259,12 +275,22 @@ fn node_config(
 }
 
 /// `meridian dev`: `n` linked regions on loopback, certificates made on the fly.
-pub async fn dev(n: u8, base_port: u16, shards: u16) -> Result<Vec<Region>, String> {
+pub async fn dev(
+    n: u8,
+    base_port: u16,
+    shards: u16,
+    metrics_base_port: Option<u16>,
+) -> Result<Vec<Region>, String> {
     if base_port as u32 + 10_000 + n as u32 > u16::MAX as u32 {
         return Err(format!(
             "--base-port {base_port} leaves no room for the QUIC ports (base + 10000 + region)"
         ));
     }
+    if metrics_base_port.is_some_and(|m| m as u32 + n as u32 > u16::MAX as u32) {
+        return Err("--metrics-base-port leaves no room for one port per region".into());
+    }
+    let metrics_addr =
+        |i: u8| metrics_base_port.map(|m| SocketAddr::from(([127, 0, 0, 1], m + i as u16 - 1)));
     let ca = georep::tls::DevCa::new().map_err(|e| e.to_string())?;
     let ids: Vec<RegionId> = (1..=n).map(RegionId).collect();
     let resp_addr = |i: u8| SocketAddr::from(([127, 0, 0, 1], base_port + i as u16 - 1));
@@ -288,13 +314,17 @@ pub async fn dev(n: u8, base_port: u16, shards: u16) -> Result<Vec<Region>, Stri
             batch_max_bytes: config::defaults::BATCH_MAX_BYTES,
             batch_max_delay: Duration::from_millis(config::defaults::BATCH_MAX_DELAY_MS),
             heartbeat: Duration::from_millis(config::defaults::HEARTBEAT_MS),
+            metrics: metrics_addr(i),
         };
         regions.push(start_region(spec).await?);
     }
     println!("Meridian dev group: {n} region(s), {shards} shard(s) each, linked over QUIC with mutual TLS");
     for i in 1..=n {
+        let metrics = metrics_addr(i)
+            .map(|a| format!(", metrics http://{a}/metrics"))
+            .unwrap_or_default();
         println!(
-            "  region-{i}: redis://{}  (geo-replication {})",
+            "  region-{i}: redis://{}  (geo-replication {}{metrics})",
             resp_addr(i),
             geo_addr(i)
         );
@@ -353,6 +383,7 @@ pub async fn server(cfg: config::Config) -> Result<Vec<Region>, String> {
         batch_max_bytes: cfg.geo.batch_max_bytes,
         batch_max_delay: cfg.geo.batch_max_delay,
         heartbeat: cfg.geo.heartbeat,
+        metrics: cfg.metrics,
     };
     let region = start_region(spec).await?;
     println!(

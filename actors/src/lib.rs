@@ -5,6 +5,7 @@
 //! [`clock::Clock`].
 
 pub mod clock;
+pub mod metrics;
 pub mod node;
 pub mod proxy;
 pub mod pubsub;

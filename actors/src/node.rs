@@ -72,6 +72,8 @@ pub struct LinkInfo {
     pub lag_ops: u64,
     /// Age of the oldest unacknowledged op.
     pub lag_ms: u64,
+    /// Bytes of replication log held for this peer (its unacknowledged ops).
+    pub backlog_bytes: u64,
     /// Ops sent.
     pub sent_ops: u64,
     /// Ops acknowledged.
@@ -162,6 +164,25 @@ pub struct Node {
 }
 
 impl Node {
+    /// Every shard's counters, added up (INFO, metrics).
+    pub async fn shard_stats(&self) -> crate::shard::ShardStats {
+        let mut stats = crate::shard::ShardStats::default();
+        for s in &self.inner.shards {
+            if let Ok(x) = s.send(crate::shard::Stats).await {
+                stats.add(&x);
+            }
+        }
+        stats
+    }
+
+    /// Status of every peer link (none when the region has no peers).
+    pub async fn links(&self) -> Vec<LinkInfo> {
+        match self.inner.geo.get() {
+            Some(g) => g.links().await,
+            None => Vec::new(),
+        }
+    }
+
     /// Starts the shards, each on its own arbiter (thread). Must run inside an actix system.
     pub fn start(cfg: NodeConfig, clock: Arc<RegionClock>) -> Node {
         let n = cfg.shards.max(1);

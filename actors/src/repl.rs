@@ -185,6 +185,11 @@ struct Inner {
     first: u64,
     ops: VecDeque<(u64, Bytes)>,
     bytes: usize,
+    /// Bytes ever appended before each held op (`starts[i]` for `ops[i]`), so the bytes a
+    /// peer has not acknowledged are one subtraction.
+    starts: VecDeque<u64>,
+    /// Bytes ever appended.
+    appended: u64,
 }
 
 /// One shard's replication backlog.
@@ -203,6 +208,8 @@ impl ReplLog {
                 first: 1,
                 ops: VecDeque::new(),
                 bytes: 0,
+                starts: VecDeque::new(),
+                appended: 0,
             }),
             budget,
             head_tx,
@@ -223,6 +230,9 @@ impl ReplLog {
             let mut g = self.lock();
             for (hlc, op) in ops {
                 g.bytes += op.len();
+                let start = g.appended;
+                g.starts.push_back(start);
+                g.appended += op.len() as u64;
                 g.ops.push_back((hlc, op));
             }
             // Trim acknowledged ops eagerly only when over budget: keeping them costs nothing
@@ -231,6 +241,7 @@ impl ReplLog {
                 let Some((_, op)) = g.ops.pop_front() else {
                     break;
                 };
+                g.starts.pop_front();
                 g.bytes -= op.len();
                 g.first += 1;
                 if g.first > keep_from {
@@ -289,6 +300,19 @@ impl ReplLog {
         self.lock().bytes
     }
 
+    /// Bytes of the held ops at or after `offset` (what a peer that acknowledged everything
+    /// below `offset` still needs from this log; all of it if `offset` was trimmed).
+    pub fn bytes_from(&self, offset: u64) -> u64 {
+        let g = self.lock();
+        match offset.checked_sub(g.first) {
+            None => g.bytes as u64,
+            Some(i) => match g.starts.get(i as usize) {
+                Some(&start) => g.appended - start,
+                None => 0,
+            },
+        }
+    }
+
     /// A receiver that changes whenever ops are appended.
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.head_tx.subscribe()
@@ -331,6 +355,20 @@ mod tests {
             log.read(1, 1000),
             ReadResult::Trimmed { first_available: 4 }
         ));
+    }
+
+    #[test]
+    fn bytes_from_counts_what_a_peer_still_needs() {
+        let log = ReplLog::new(35);
+        log.append((1..=3).map(op), 1);
+        assert_eq!(log.bytes_from(1), 30);
+        assert_eq!(log.bytes_from(3), 10);
+        assert_eq!(log.bytes_from(4), 0);
+        // Over budget: op 1 goes; a peer still at offset 1 needs everything held.
+        log.append([op(4)], 1);
+        assert_eq!(log.bytes_from(1), 30);
+        assert_eq!(log.bytes_from(2), 30);
+        assert_eq!(log.bytes_from(4), 10);
     }
 
     #[test]

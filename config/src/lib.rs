@@ -129,6 +129,8 @@ pub struct Config {
     pub persistence: Persistence,
     /// Log format.
     pub log_format: LogFormat,
+    /// Address of the Prometheus `/metrics` HTTP endpoint, if enabled.
+    pub metrics: Option<SocketAddr>,
 }
 
 /// This node's region identity.
@@ -219,6 +221,13 @@ struct RawConfig {
     persistence: RawPersistence,
     #[serde(default)]
     log: RawLog,
+    metrics: Option<RawMetrics>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMetrics {
+    listen: String,
 }
 
 #[derive(Deserialize)]
@@ -513,7 +522,12 @@ impl Config {
                 ))
             }
         };
+        let metrics = match raw.metrics {
+            Some(m) => Some(addr("metrics.listen", &m.listen)?),
+            None => None,
+        };
         Ok(Config {
+            metrics,
             region,
             server,
             limits,
@@ -564,6 +578,16 @@ mod tests {
         assert_eq!(c.peers.len(), 1);
         assert!(c.server.protected_mode);
         assert_eq!(c.limits.proto_max_bulk_len, 512 << 20);
+    }
+
+    #[test]
+    fn metrics_endpoint_is_optional_and_checked() {
+        assert_eq!(Config::parse(GOOD).expect("valid").metrics, None);
+        let c = Config::parse(&format!("{GOOD}\n[metrics]\nlisten = \"127.0.0.1:9121\"\n"))
+            .expect("valid");
+        assert_eq!(c.metrics, Some("127.0.0.1:9121".parse().expect("addr")));
+        let e = err(&format!("{GOOD}\n[metrics]\nlisten = \"nine\"\n"));
+        assert!(e.starts_with("metrics.listen:"), "{e}");
     }
 
     #[test]

@@ -47,6 +47,8 @@ pub trait LocalLog: Send + Sync + 'static {
     fn next_offset(&self, shard: u16) -> u64;
     /// HLC of the op at `offset` if still held (for lag in ms).
     fn hlc_at(&self, shard: u16, offset: u64) -> Option<u64>;
+    /// Bytes of the held ops at or after `offset` (a peer's unacknowledged backlog).
+    fn bytes_from(&self, shard: u16, offset: u64) -> u64;
     /// Wakes when shard's head moves (value = next offset).
     fn subscribe(&self, shard: u16) -> tokio::sync::watch::Receiver<u64>;
     /// Every peer has acknowledged shard's ops below `offset` for `peer` (lets the log trim / GC; may be a no-op).
@@ -125,6 +127,8 @@ pub struct LinkStatus {
     pub lag_ops: u64,
     /// now_ms - (hlc >> 16) of the oldest unacked op, 0 if none.
     pub lag_ms: u64,
+    /// Bytes of log held for this peer: the ops it has not acknowledged.
+    pub backlog_bytes: u64,
     pub sent_ops: u64,
     pub acked_ops: u64,
     /// Inbound from this peer, applied.

@@ -313,7 +313,7 @@ impl Handler<GetStatus> for Link {
     fn handle(&mut self, _: GetStatus, _ctx: &mut Context<Self>) -> Self::Result {
         let log = &self.sh.log;
         let now = now_ms();
-        let (mut lag_ops, mut lag_ms) = (0, 0);
+        let (mut lag_ops, mut lag_ms, mut backlog_bytes) = (0, 0, 0);
         for (shard, &acked) in self.acked.iter().enumerate() {
             let shard = shard as u16;
             let next = log.next_offset(shard);
@@ -321,6 +321,7 @@ impl Handler<GetStatus> for Link {
             lag_ops += l;
             if l > 0 {
                 lag_ms = lag_ms.max(proto::lag_ms(now, log.hlc_at(shard, acked)));
+                backlog_bytes += log.bytes_from(shard, acked);
             }
         }
         MessageResult(LinkStatus {
@@ -330,6 +331,7 @@ impl Handler<GetStatus> for Link {
             state: self.state(),
             lag_ops,
             lag_ms,
+            backlog_bytes,
             sent_ops: self.sent_ops,
             acked_ops: self.acked_ops,
             received_ops: self.received_ops,

@@ -105,6 +105,12 @@ impl LocalLog for MemLog {
         let i = offset.checked_sub(s.first)? as usize;
         s.ops.get(i).map(|o| o.0)
     }
+    fn bytes_from(&self, shard: u16, offset: u64) -> u64 {
+        let g = self.shards.lock().expect("lock");
+        let s = &g[shard as usize];
+        let skip = offset.saturating_sub(s.first) as usize;
+        s.ops.iter().skip(skip).map(|o| o.1.len() as u64).sum()
+    }
     fn subscribe(&self, shard: u16) -> watch::Receiver<u64> {
         self.shards.lock().expect("lock")[shard as usize]
             .tx

@@ -379,6 +379,8 @@ pub struct RegionInfo {
     pub resp: SocketAddr,
     /// Geo-replication (QUIC/UDP) address.
     pub geo: SocketAddr,
+    /// Prometheus endpoint, when the group was started with one.
+    pub metrics: Option<SocketAddr>,
     /// Index in `Group::procs` of the process serving it.
     proc_index: usize,
 }
@@ -394,6 +396,8 @@ pub struct ServerOpts {
     pub heartbeat_ms: u64,
     /// Route every region's peer addresses through a [`Relay`] (one per ordered pair).
     pub relays: bool,
+    /// Give every region a Prometheus endpoint (`[metrics] listen`).
+    pub metrics: bool,
 }
 
 impl Default for ServerOpts {
@@ -403,6 +407,7 @@ impl Default for ServerOpts {
             shards: 2,
             heartbeat_ms: 200,
             relays: false,
+            metrics: false,
         }
     }
 }
@@ -490,6 +495,9 @@ pub fn server_config(
         )
         .unwrap();
     }
+    if let Some(m) = me.metrics {
+        writeln!(t, "[metrics]\nlisten = \"{m}\"\n").unwrap();
+    }
     t
 }
 
@@ -517,6 +525,7 @@ impl Group {
                 name: format!("region-{}", i + 1),
                 resp: SocketAddr::from(([127, 0, 0, 1], base + i as u16)),
                 geo: SocketAddr::from(([127, 0, 0, 1], base + 10_000 + i as u16)),
+                metrics: None,
                 proc_index: 0,
             })
             .collect();
@@ -549,17 +558,23 @@ impl Group {
         let udp: Vec<UdpSocket> = (0..n)
             .map(|_| UdpSocket::bind("127.0.0.1:0").unwrap())
             .collect();
+        let metrics: Vec<TcpListener> = (0..n)
+            .filter(|_| opts.metrics)
+            .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+            .collect();
         let infos: Vec<RegionInfo> = (0..n)
             .map(|i| RegionInfo {
                 id: ids[i],
                 name: region_name(ids[i]),
                 resp: tcp[i].local_addr().unwrap(),
                 geo: udp[i].local_addr().unwrap(),
+                metrics: metrics.get(i).map(|l| l.local_addr().unwrap()),
                 proc_index: i,
             })
             .collect();
         drop(tcp);
         drop(udp);
+        drop(metrics);
 
         let mut relays = HashMap::new();
         if opts.relays {

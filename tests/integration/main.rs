@@ -10,6 +10,7 @@ mod dev;
 mod differential;
 mod gc;
 mod harness;
+mod health;
 mod relay;
 mod servers;
 mod tx_pubsub;

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use resp::{Command, Protocol, ReplyWriter};
 
 use super::Conn;
-use crate::shard::{shard_first_slot, Dbsize, Digest, Flush, Keys, ScanSlots, Stats, SLOTS};
+use crate::shard::{shard_first_slot, Dbsize, Digest, Flush, Keys, ScanSlots, SLOTS};
 
 /// The Redis version Meridian answers to (clients use it for feature detection).
 pub const REDIS_VERSION: &str = "7.0.15";
@@ -393,13 +393,15 @@ impl Conn {
                 w.verbatim("txt", text.as_bytes());
             }
             Command::CrdtLinks => {
-                let links = match inner.geo.get() {
-                    Some(g) => g.links().await,
-                    None => Vec::new(),
+                let links = self.node.links().await;
+                let waiting = if links.is_empty() {
+                    Default::default()
+                } else {
+                    self.node.shard_stats().await.gc_waiting_on
                 };
                 w.array(links.len());
                 for l in links {
-                    w.map(13);
+                    w.map(15);
                     w.bulk(b"peer");
                     w.int(l.peer as i64);
                     w.bulk(b"name");
@@ -411,6 +413,8 @@ impl Conn {
                     for (k, v) in [
                         ("lag_ops", l.lag_ops),
                         ("lag_ms", l.lag_ms),
+                        ("backlog_bytes", l.backlog_bytes),
+                        ("pending_gc", waiting.get(&l.peer).copied().unwrap_or(0)),
                         ("sent_ops", l.sent_ops),
                         ("acked_ops", l.acked_ops),
                         ("received_ops", l.received_ops),
@@ -498,12 +502,7 @@ impl Conn {
                         || (s.eq_ignore_ascii_case(b"default"))
                 })
         };
-        let mut stats = crate::shard::ShardStats::default();
-        for s in &inner.shards {
-            if let Ok(x) = s.send(Stats).await {
-                stats.add(&x);
-            }
-        }
+        let stats = self.node.shard_stats().await;
         let cfg = &inner.cfg;
         let mut s = String::new();
         let uptime = inner.started.elapsed().as_secs();
@@ -567,10 +566,7 @@ impl Conn {
             s.push_str("\r\n");
         }
         if want("crdt") {
-            let links = match inner.geo.get() {
-                Some(g) => g.links().await,
-                None => Vec::new(),
-            };
+            let links = self.node.links().await;
             let healthy = links.iter().all(|l| l.state == "connected");
             let paused = inner.geo.get().is_some_and(|g| g.is_paused());
             let _ = write!(
@@ -594,8 +590,17 @@ impl Conn {
             for l in &links {
                 let _ = write!(
                     s,
-                    "peer{}:name={},addr={},link_state={},lag_ops={},lag_ms={},connects={},full_syncs_needed={}\r\n",
-                    l.peer, l.name, l.addr, l.state, l.lag_ops, l.lag_ms, l.connects, l.full_syncs_needed
+                    "peer{}:name={},addr={},link_state={},lag_ops={},lag_ms={},backlog_bytes={},pending_gc={},connects={},full_syncs_needed={}\r\n",
+                    l.peer,
+                    l.name,
+                    l.addr,
+                    l.state,
+                    l.lag_ops,
+                    l.lag_ms,
+                    l.backlog_bytes,
+                    stats.gc_waiting_on.get(&l.peer).copied().unwrap_or(0),
+                    l.connects,
+                    l.full_syncs_needed
                 );
             }
             s.push_str("\r\n");

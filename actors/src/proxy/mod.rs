@@ -9,7 +9,7 @@
 //! need every earlier reply to be settled (INFO, DBSIZE, KEYS, SCAN, HELLO, AUTH, FLUSHALL,
 //! CRDT.*) flush the batch first.
 
-mod admin;
+pub(crate) mod admin;
 mod sub;
 mod tx;
 

@@ -101,6 +101,11 @@ impl Queue {
         out
     }
 
+    /// Keys waiting, with the highest stamp per region of their removals not yet settled.
+    pub fn waiting(&self) -> impl Iterator<Item = (&(u16, Box<[u8]>), &VersionVector)> + '_ {
+        self.waiting.iter()
+    }
+
     /// Keys waiting.
     pub fn len(&self) -> usize {
         self.waiting.len()

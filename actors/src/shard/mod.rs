@@ -115,6 +115,9 @@ pub struct ShardStats {
     /// Collection ops made: conflict leftovers (TTL writes that lost, PERSIST markers,
     /// losing concurrent writes of a value) removed in every region.
     pub gc_leftover_ops: u64,
+    /// Per peer region: keys waiting for collection because that peer has not reported
+    /// one of their removals yet.
+    pub gc_waiting_on: std::collections::BTreeMap<u8, u64>,
 }
 
 impl ShardStats {
@@ -134,6 +137,9 @@ impl ShardStats {
         self.gc_pending += o.gc_pending;
         self.gc_collected += o.gc_collected;
         self.gc_leftover_ops += o.gc_leftover_ops;
+        for (&p, &n) in &o.gc_waiting_on {
+            *self.gc_waiting_on.entry(p).or_default() += n;
+        }
     }
 }
 
@@ -398,7 +404,31 @@ impl Shard {
         s.entries = self.keys.entries() as u64;
         s.backlog_bytes = self.ctx.log.as_ref().map(|l| l.bytes() as u64).unwrap_or(0);
         s.gc_pending = self.gc.len() as u64;
+        s.gc_waiting_on = self.gc_waiting_on();
         s
+    }
+
+    /// Per peer: queued keys with a removal that peer has not reported yet (what force-
+    /// unlinking it, or its return, would let go).
+    fn gc_waiting_on(&self) -> std::collections::BTreeMap<u8, u64> {
+        let mut out = std::collections::BTreeMap::new();
+        for &p in self.ctx.regions.iter().filter(|&&p| p != self.ctx.region) {
+            let n = self
+                .gc
+                .waiting()
+                .filter(|((slot, _), vv)| {
+                    vv.iter().any(|(r, h)| {
+                        r != p
+                            && reported(&self.ctx, &self.origin_shards, &self.reports, *slot, p, r)
+                                < h.0
+                    })
+                })
+                .count();
+            if n > 0 {
+                out.insert(p.0, n as u64);
+            }
+        }
+        out
     }
 }
 
@@ -438,16 +468,11 @@ fn stable_vector(
     reports: &Reports,
     slot: u16,
 ) -> VersionVector {
-    let stream_of = |r: RegionId| {
-        if r == ctx.region {
-            Some(slot_shard(slot, ctx.shards))
-        } else {
-            origin_shards.get(&r.0).map(|&n| slot_shard(slot, n))
-        }
-    };
     let mut vv = VersionVector::new();
     for &r in &ctx.regions {
-        let Some(rs) = stream_of(r) else { continue };
+        let Some(rs) = stream_of(ctx, origin_shards, slot, r) else {
+            continue;
+        };
         let mut h = if r == ctx.region {
             u64::MAX
         } else {
@@ -457,18 +482,51 @@ fn stable_vector(
             if j == ctx.region || j == r {
                 continue;
             }
-            let rep = stream_of(j)
-                .and_then(|js| reports.get(&(j.0, js)))
-                .and_then(|m| m.get(&(r.0, rs)))
-                .copied()
-                .unwrap_or(0);
-            h = h.min(rep);
+            h = h.min(reported(ctx, origin_shards, reports, slot, j, r));
         }
         if h != u64::MAX {
             vv.set_max(r, Hlc(h));
         }
     }
     vv
+}
+
+/// Which stream of region `r` carries `slot`'s keys (`None` while `r`'s shard count is not
+/// known yet).
+fn stream_of(
+    ctx: &ShardContext,
+    origin_shards: &HashMap<u8, u16>,
+    slot: u16,
+    r: RegionId,
+) -> Option<u16> {
+    if r == ctx.region {
+        Some(slot_shard(slot, ctx.shards))
+    } else {
+        origin_shards.get(&r.0).map(|&n| slot_shard(slot, n))
+    }
+}
+
+/// What member `j` last reported, in its stream carrying `slot`, to have received of
+/// region `r`'s stream carrying `slot` (0: nothing known).
+fn reported(
+    ctx: &ShardContext,
+    origin_shards: &HashMap<u8, u16>,
+    reports: &Reports,
+    slot: u16,
+    j: RegionId,
+    r: RegionId,
+) -> u64 {
+    let (Some(js), Some(rs)) = (
+        stream_of(ctx, origin_shards, slot, j),
+        stream_of(ctx, origin_shards, slot, r),
+    ) else {
+        return 0;
+    };
+    reports
+        .get(&(j.0, js))
+        .and_then(|m| m.get(&(r.0, rs)))
+        .copied()
+        .unwrap_or(0)
 }
 
 /// Which of `shards` shards owns `slot`: slots are split into contiguous, nearly equal
