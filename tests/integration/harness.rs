@@ -930,3 +930,110 @@ pub async fn pause_all(group: &Group) {
 pub async fn resume_all(group: &Group) {
     group.resume_all().await
 }
+
+/// What writers had acknowledged: the sum of every acknowledged `INCRBY counter` and every
+/// acknowledged `SADD members` member, to check that no acknowledged write was lost.
+#[derive(Default)]
+pub struct WriterTotals {
+    pub acked_sum: std::sync::atomic::AtomicU64,
+    pub acked_ops: std::sync::atomic::AtomicU64,
+    pub members: std::sync::Mutex<Vec<String>>,
+    pub errors: std::sync::Mutex<Vec<String>>,
+}
+
+/// Bounded writer tasks, one per region given: each makes `ops` writes (alternating
+/// `INCRBY counter` and `SADD members rR-seq`), `pace` apart, and stops by itself.
+pub struct Writers {
+    pub totals: std::sync::Arc<WriterTotals>,
+    handles: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Writers {
+    /// Starts the writers.
+    pub async fn start(g: &Group, regions: &[usize], ops: usize, pace: Duration) -> Writers {
+        use std::sync::atomic::Ordering;
+        let totals = std::sync::Arc::new(WriterTotals::default());
+        let mut handles = Vec::new();
+        for &r in regions {
+            let mut c = g.conn(r).await;
+            let totals = totals.clone();
+            handles.push(tokio::spawn(async move {
+                for seq in 0..ops {
+                    if seq % 2 == 0 {
+                        let by = (seq % 7 + 1) as u64;
+                        match try_q::<Value>(&mut c, &["INCRBY", "counter", &by.to_string()]).await
+                        {
+                            Ok(_) => {
+                                totals.acked_sum.fetch_add(by, Ordering::SeqCst);
+                            }
+                            Err(e) => totals
+                                .errors
+                                .lock()
+                                .unwrap()
+                                .push(format!("region {r} INCRBY: {e}")),
+                        }
+                    } else {
+                        let m = format!("r{r}-{seq}");
+                        match try_q::<Value>(&mut c, &["SADD", "members", &m]).await {
+                            Ok(_) => totals.members.lock().unwrap().push(m),
+                            Err(e) => totals
+                                .errors
+                                .lock()
+                                .unwrap()
+                                .push(format!("region {r} SADD: {e}")),
+                        }
+                    }
+                    totals.acked_ops.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(pace).await;
+                }
+            }));
+        }
+        Writers { totals, handles }
+    }
+
+    /// Writes acknowledged so far.
+    pub fn acked_ops(&self) -> u64 {
+        self.totals
+            .acked_ops
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Waits for every writer to finish; panics if a write failed.
+    pub async fn finish(self) -> std::sync::Arc<WriterTotals> {
+        for h in self.handles {
+            h.await.expect("writer panicked");
+        }
+        let errors = self.totals.errors.lock().unwrap().clone();
+        assert!(errors.is_empty(), "client writes failed: {errors:?}");
+        self.totals
+    }
+}
+
+/// Checks in every region given that the counter is the sum of every acknowledged
+/// increment and that every acknowledged member is there (and nothing else).
+pub async fn assert_no_acknowledged_write_lost(g: &Group, regions: &[usize], t: &WriterTotals) {
+    let sum = t.acked_sum.load(std::sync::atomic::Ordering::SeqCst) as i64;
+    let members: std::collections::BTreeSet<String> =
+        t.members.lock().unwrap().iter().cloned().collect();
+    for &r in regions {
+        let mut c = g.conn(r).await;
+        let v: i64 = q(&mut c, &["GET", "counter"]).await;
+        assert_eq!(
+            v, sum,
+            "region {r}: counter vs the sum of acknowledged increments"
+        );
+        let got: std::collections::BTreeSet<String> =
+            smembers(&mut c, "members").await.into_iter().collect();
+        let lost: Vec<_> = members.difference(&got).take(20).collect();
+        assert!(
+            lost.is_empty(),
+            "region {r} lost {} acknowledged members, e.g. {lost:?}",
+            members.difference(&got).count()
+        );
+        assert_eq!(
+            got.len(),
+            members.len(),
+            "region {r}: SMEMBERS has members nobody wrote"
+        );
+    }
+}

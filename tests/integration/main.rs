@@ -8,6 +8,7 @@ mod conflicts;
 mod conflicts_types;
 mod dev;
 mod differential;
+mod faults;
 mod gc;
 mod harness;
 mod health;

@@ -1,13 +1,12 @@
 //! Tests with one `meridian server` process per region, linked by QUIC with mutual TLS.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crate::harness::{
-    bounded, free_tcp_port, free_udp_port, q, region_name, run_to_end, smembers, Group, ServerOpts,
-    CONVERGE_TIMEOUT,
+    assert_no_acknowledged_write_lost, bounded, free_tcp_port, free_udp_port, q, region_name,
+    run_to_end, smembers, Group, ServerOpts, Writers, CONVERGE_TIMEOUT,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -77,14 +76,6 @@ async fn separate_server_processes_replicate() {
     .await
 }
 
-#[derive(Default)]
-struct WriterTotals {
-    acked_sum: AtomicU64,
-    acked_ops: AtomicU64,
-    members: Mutex<Vec<String>>,
-    errors: Mutex<Vec<String>>,
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cut_link_while_writing_loses_nothing_and_needs_no_full_sync() {
     bounded(120, async {
@@ -99,50 +90,12 @@ async fn cut_link_while_writing_loses_nothing_and_needs_no_full_sync() {
         .await;
         assert_eq!(g.relays.len(), 6);
 
-        let totals = Arc::new(WriterTotals::default());
         const OPS: usize = 2000;
-        let writers: Vec<_> = [1usize, 2]
-            .into_iter()
-            .map(|r| {
-                let totals = totals.clone();
-                let client = g.conn(r);
-                // Connect here (the future borrows the group), then hand the writer loop to
-                // a task: the outer future's output is that task's handle, on purpose.
-                #[allow(clippy::async_yields_async)]
-                async move {
-                    let mut c = client.await;
-                    tokio::spawn(async move {
-                        for seq in 0..OPS {
-                            if seq % 2 == 0 {
-                                let by = (seq % 7 + 1) as u64;
-                                match q_try(&mut c, &["INCRBY", "counter", &by.to_string()]).await {
-                                    Ok(_) => {
-                                        totals.acked_sum.fetch_add(by, Ordering::SeqCst);
-                                    }
-                                    Err(e) => totals.errors.lock().unwrap().push(format!("region {r} INCRBY: {e}")),
-                                }
-                            } else {
-                                let m = format!("r{r}-{seq}");
-                                match q_try(&mut c, &["SADD", "members", &m]).await {
-                                    Ok(_) => totals.members.lock().unwrap().push(m),
-                                    Err(e) => totals.errors.lock().unwrap().push(format!("region {r} SADD: {e}")),
-                                }
-                            }
-                            totals.acked_ops.fetch_add(1, Ordering::SeqCst);
-                            tokio::time::sleep(Duration::from_millis(2)).await;
-                        }
-                    })
-                }
-            })
-            .collect();
-        let mut handles = Vec::new();
-        for w in writers {
-            handles.push(w.await);
-        }
+        let writers = Writers::start(&g, &[1, 2], OPS, Duration::from_millis(2)).await;
 
         // Let the writers get going, then cut every link for ~3.5 idle timeouts.
         tokio::time::sleep(Duration::from_millis(700)).await;
-        let ops_at_cut = totals.acked_ops.load(Ordering::SeqCst);
+        let ops_at_cut = writers.acked_ops();
         g.cut_all();
         let cut_start = Instant::now();
         let mut seen_down: HashSet<(usize, i64)> = HashSet::new();
@@ -159,7 +112,7 @@ async fn cut_link_while_writing_loses_nothing_and_needs_no_full_sync() {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let ops_at_heal = totals.acked_ops.load(Ordering::SeqCst);
+        let ops_at_heal = writers.acked_ops();
         g.heal_all();
         assert!(
             ops_at_heal > ops_at_cut + 100,
@@ -177,25 +130,13 @@ async fn cut_link_while_writing_loses_nothing_and_needs_no_full_sync() {
             idle_timeout * 7 / 2
         );
 
-        for h in handles {
-            h.await.expect("writer panicked");
-        }
-        let errors = totals.errors.lock().unwrap().clone();
-        assert!(errors.is_empty(), "client writes failed (the client side was never cut): {errors:?}");
+        let totals = writers.finish().await;
         assert_eq!(totals.acked_ops.load(Ordering::SeqCst), 2 * OPS as u64);
 
         g.wait_converged(Duration::from_secs(45)).await;
 
-        let sum = totals.acked_sum.load(Ordering::SeqCst) as i64;
-        let members: BTreeSet<String> = totals.members.lock().unwrap().iter().cloned().collect();
+        assert_no_acknowledged_write_lost(&g, &g.ids(), &totals).await;
         for r in g.ids() {
-            let mut c = g.conn(r).await;
-            let v: i64 = q(&mut c, &["GET", "counter"]).await;
-            assert_eq!(v, sum, "region {r}: counter vs the sum of acknowledged increments");
-            let got: BTreeSet<String> = smembers(&mut c, "members").await.into_iter().collect();
-            let lost: Vec<_> = members.difference(&got).take(20).collect();
-            assert!(lost.is_empty(), "region {r} lost {} acknowledged members, e.g. {lost:?}", members.len() - got.len().min(members.len()));
-            assert_eq!(got.len(), members.len(), "region {r}: SMEMBERS has members nobody wrote");
             let links = g.links(r).await;
             for l in &links {
                 assert_eq!(l.full_syncs_needed, 0, "region {r} → {}: a cut shorter than the backlog needs no full sync: {l:#?}", l.peer);
@@ -207,13 +148,6 @@ async fn cut_link_while_writing_loses_nothing_and_needs_no_full_sync() {
         assert!(dropped > 0, "the relays dropped nothing: the links did not go through them");
     })
     .await
-}
-
-async fn q_try(
-    c: &mut redis::aio::MultiplexedConnection,
-    args: &[&str],
-) -> redis::RedisResult<redis::Value> {
-    crate::harness::try_q(c, args).await
 }
 
 /// A valid 2-region config for region 1 (TLS paths need not exist: validation comes first).
