@@ -2,6 +2,7 @@
 //! region from a config file) and `certs` (a throwaway group CA and region certificates).
 //! It wires a region: the actors' node (shards and client connections) and the georep links.
 
+mod group;
 mod wiring;
 
 use std::path::PathBuf;
@@ -50,6 +51,11 @@ enum Cmd {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Operator commands on a running group, through any node of a region.
+    Group {
+        #[command(subcommand)]
+        cmd: GroupCmd,
+    },
     /// Writes a throwaway group CA and one certificate per region (PEM), for test groups.
     Certs {
         /// Directory to write ca.pem, region-<id>.pem and region-<id>.key into.
@@ -58,6 +64,20 @@ enum Cmd {
         /// Region ids, comma-separated.
         #[arg(long, value_delimiter = ',', required = true)]
         regions: Vec<u8>,
+    },
+}
+
+#[derive(Subcommand)]
+enum GroupCmd {
+    /// The region's view of the group: health, and per peer link state, lag in ops and
+    /// ms, backlog bytes and keys whose garbage collection waits for the peer.
+    Status {
+        /// A node of the region, HOST:PORT (its RESP address).
+        #[arg(long, default_value = "127.0.0.1:7001")]
+        endpoint: String,
+        /// The node's password, if it has one.
+        #[arg(long, env = "MERIDIAN_PASSWORD")]
+        password: Option<String>,
     },
 }
 
@@ -85,6 +105,18 @@ fn main() -> ExitCode {
             wiring::init_logs(matches!(cfg.log_format, config::LogFormat::Json));
             run(wiring::server(cfg))
         }
+        Cmd::Group {
+            cmd: GroupCmd::Status { endpoint, password },
+        } => match group::status(&endpoint, password.as_deref()) {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("meridian group status: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Cmd::Certs { out, regions } => match wiring::write_certs(&out, &regions) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::harness::{bounded, q, Group, ServerOpts, CONVERGE_TIMEOUT};
+use crate::harness::{bounded, free_tcp_port, q, run_to_end, Group, ServerOpts, CONVERGE_TIMEOUT};
 
 /// `GET path` on a metrics endpoint: (status line, body).
 async fn http_get(addr: SocketAddr, path: &str) -> (String, String) {
@@ -136,6 +136,59 @@ async fn info_and_metrics_show_a_dead_peer_and_what_waits_for_it() {
         assert!(p3["lag_ops"].parse::<u64>().unwrap() >= 21, "{p3:?}");
         assert!(p3["backlog_bytes"].parse::<u64>().unwrap() > 0, "{p3:?}");
         assert!(p3["pending_gc"].parse::<u64>().unwrap() >= 1, "{p3:?}");
+
+        // The operator's view: `meridian group status` against region 1.
+        let endpoint = g.regions[0].resp.to_string();
+        let (st, out, err) = tokio::task::spawn_blocking(move || {
+            run_to_end(
+                &["group", "status", "--endpoint", &endpoint],
+                Duration::from_secs(20),
+            )
+        })
+        .await
+        .expect("group status ran");
+        assert!(st.success(), "group status failed: {out}\n{err}");
+        assert!(
+            out.starts_with("region region-1.meridian (id 1): geo-replication healthy: NO"),
+            "{out}"
+        );
+        let row = |id: &str| -> Vec<String> {
+            out.lines()
+                .map(|l| l.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+                .find(|c| c.first().map(String::as_str) == Some(id))
+                .unwrap_or_else(|| panic!("no row for peer {id}:\n{out}"))
+        };
+        let (r2, r3) = (row("2"), row("3"));
+        assert_eq!(r2[2], "connected", "{out}");
+        assert_ne!(r3[2], "connected", "{out}");
+        assert!(
+            r3[3].parse::<u64>().unwrap() >= 21,
+            "lag_ops of peer 3: {out}"
+        );
+        assert!(
+            r3[5].parse::<u64>().unwrap() > 0,
+            "backlog_bytes of peer 3: {out}"
+        );
+        assert!(
+            r3[6].parse::<u64>().unwrap() >= 1,
+            "pending_gc of peer 3: {out}"
+        );
+
+        // Nobody there: a clear error, not a hang.
+        let nowhere = format!("127.0.0.1:{}", free_tcp_port());
+        let (st, _, err) = tokio::task::spawn_blocking(move || {
+            run_to_end(
+                &["group", "status", "--endpoint", &nowhere],
+                Duration::from_secs(20),
+            )
+        })
+        .await
+        .expect("group status ran");
+        assert!(!st.success());
+        assert!(
+            err.contains("cannot reach a Meridian node at 127.0.0.1:"),
+            "{err}"
+        );
     })
     .await
 }
