@@ -11,13 +11,18 @@ pub struct PeerRow {
     pub fields: Vec<(String, String)>,
 }
 
+/// The value of field `k`, or `-` when the node did not report it.
+fn field<'a>(fields: &'a [(String, String)], k: &str) -> &'a str {
+    fields
+        .iter()
+        .find(|(f, _)| f == k)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("-")
+}
+
 impl PeerRow {
     fn get(&self, k: &str) -> &str {
-        self.fields
-            .iter()
-            .find(|(f, _)| f == k)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("-")
+        field(&self.fields, k)
     }
 }
 
@@ -54,11 +59,7 @@ impl Status {
     }
 
     fn get(&self, k: &str) -> &str {
-        self.fields
-            .iter()
-            .find(|(f, _)| f == k)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("-")
+        field(&self.fields, k)
     }
 
     /// The human-readable report.

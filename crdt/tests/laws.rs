@@ -887,24 +887,70 @@ fn popping_the_last_element_deletes_the_key_and_its_ttl() {
 
 // ---- Group-wide garbage collection ----
 
-/// Delivers everything `from` wrote since `*sent` to `to`, with `from`'s report.
-fn ship(
-    reps: &mut [Replica],
-    logs: &mut [Vec<Shipped>],
-    sent: &mut [[usize; 3]; 3],
-    from: usize,
-    to: usize,
-) {
-    while sent[from][to] < logs[from].len() {
-        let (h, d, ack) = logs[from][sent[from][to]].clone();
-        sent[from][to] += 1;
-        let origin = RegionId(from as u8 + 1);
-        reps[to].receive(origin, h, &d);
-        reps[to].ack(origin, &ack);
-        reps[to].compact();
-        if let Some((h, d)) = reps[to].collect(&REGIONS[..3]) {
-            logs[to].push((h, d, reps[to].received.clone()));
+/// Three replicas with their logs, for the hand-written collection scenarios: every write
+/// and delivery is followed by compaction and collection, as in a shard.
+struct Trio {
+    reps: Vec<Replica>,
+    logs: Vec<Vec<Shipped>>,
+    /// sent[from][to]: how much of `from`'s log `to` has.
+    sent: [[usize; 3]; 3],
+    now: u64,
+}
+
+impl Trio {
+    fn new() -> Trio {
+        Trio {
+            reps: (1..=3).map(Replica::new).collect(),
+            logs: vec![Vec::new(); 3],
+            sent: [[0; 3]; 3],
+            now: 1000,
         }
+    }
+
+    /// Compacts and collects at `r`; a collection op goes to `r`'s log.
+    fn settle(&mut self, r: usize) {
+        self.reps[r].compact();
+        if let Some((h, d)) = self.reps[r].collect(&REGIONS[..3]) {
+            let ack = self.reps[r].received.clone();
+            self.logs[r].push((h, d, ack));
+        }
+    }
+
+    /// A client write at region `r` (index 0..3).
+    fn write(&mut self, r: usize, op: Op) {
+        self.now += 10;
+        if let Some((h, d)) = self.reps[r].write(self.now, &op) {
+            let ack = self.reps[r].received.clone();
+            self.logs[r].push((h, d, ack));
+        }
+        self.settle(r);
+    }
+
+    /// Delivers everything `from` logged since the last time to `to`, with its reports.
+    fn ship(&mut self, from: usize, to: usize) {
+        while self.sent[from][to] < self.logs[from].len() {
+            let (h, d, ack) = self.logs[from][self.sent[from][to]].clone();
+            self.sent[from][to] += 1;
+            let origin = RegionId(from as u8 + 1);
+            self.reps[to].receive(origin, h, &d);
+            self.reps[to].ack(origin, &ack);
+            self.settle(to);
+        }
+    }
+
+    /// Ships every log to every other replica.
+    fn ship_all(&mut self) {
+        for (from, to) in [(0, 1), (0, 2), (1, 0), (1, 2), (2, 0), (2, 1)] {
+            self.ship(from, to);
+        }
+    }
+
+    /// A bare report from `from` to `to` (which must have all `from` sent before it).
+    fn report(&mut self, from: usize, to: usize) {
+        assert_eq!(self.sent[from][to], self.logs[from].len());
+        let ack = self.reps[from].received.clone();
+        self.reps[to].ack(RegionId(from as u8 + 1), &ack);
+        self.settle(to);
     }
 }
 
@@ -914,59 +960,39 @@ fn ship(
 /// (the old totals would come back).
 #[test]
 fn a_collected_dead_counter_does_not_come_back() {
-    let mut reps: Vec<Replica> = (1..=3).map(Replica::new).collect();
-    let mut logs: Vec<Vec<Shipped>> = vec![Vec::new(); 3];
-    let mut sent = [[0usize; 3]; 3];
-    let mut t = 1000;
-    let mut write = |reps: &mut Vec<Replica>, logs: &mut Vec<Vec<Shipped>>, r: usize, op: Op| {
-        t += 10;
-        if let Some((h, d)) = reps[r].write(t, &op) {
-            let ack = reps[r].received.clone();
-            logs[r].push((h, d, ack));
-        }
-        reps[r].compact();
-        if let Some((h, d)) = reps[r].collect(&REGIONS[..3]) {
-            logs[r].push((h, d, reps[r].received.clone()));
-        }
-    };
+    let mut g = Trio::new();
     let hset = |f: &str| Op::HSet(vec![(f.as_bytes().to_vec(), b"1".to_vec())]);
-    write(&mut reps, &mut logs, 0, hset("g"));
-    write(&mut reps, &mut logs, 1, Op::HIncrBy(b"f".to_vec(), 5));
-    write(&mut reps, &mut logs, 2, Op::HIncrBy(b"f".to_vec(), 7));
-    for (from, to) in [(0, 1), (0, 2), (1, 0), (1, 2), (2, 0), (2, 1)] {
-        ship(&mut reps, &mut logs, &mut sent, from, to);
-    }
-    write(&mut reps, &mut logs, 0, Op::HDel(vec![b"f".to_vec()]));
-    ship(&mut reps, &mut logs, &mut sent, 0, 1);
-    ship(&mut reps, &mut logs, &mut sent, 0, 2);
+    g.write(0, hset("g"));
+    g.write(1, Op::HIncrBy(b"f".to_vec(), 5));
+    g.write(2, Op::HIncrBy(b"f".to_vec(), 7));
+    g.ship_all();
+    g.write(0, Op::HDel(vec![b"f".to_vec()]));
+    g.ship(0, 1);
+    g.ship(0, 2);
     // Regions 2 and 3 write after the HDEL: their reports tell region 1 they have it.
-    write(&mut reps, &mut logs, 1, hset("a"));
-    write(&mut reps, &mut logs, 2, hset("b"));
-    ship(&mut reps, &mut logs, &mut sent, 1, 0);
-    ship(&mut reps, &mut logs, &mut sent, 2, 0);
+    g.write(1, hset("a"));
+    g.write(2, hset("b"));
+    g.ship(1, 0);
+    g.ship(2, 0);
     // Collected: nothing but the three live fields is left, so the hash packs again.
     assert!(
-        matches!(reps[0].entry, Entry::Packed(_)),
+        matches!(g.reps[0].entry, Entry::Packed(_)),
         "{:?}",
-        reps[0].entry
+        g.reps[0].entry
     );
-    let Entry::Full(f) = &reps[2].entry else {
-        panic!("{:?}", reps[2].entry)
+    let Entry::Full(f) = &g.reps[2].entry else {
+        panic!("{:?}", g.reps[2].entry)
     };
     assert!(
         f.fields.contains_key(&b"f"[..]),
         "region 3 does not know yet: {f:?}"
     );
     // Region 3 still holds the dead record and increments again.
-    write(&mut reps, &mut logs, 2, Op::HIncrBy(b"f".to_vec(), 1));
-    ship(&mut reps, &mut logs, &mut sent, 2, 0);
-    assert_eq!(reps[0].entry.hget(b"f").as_deref(), Some(&b"1"[..]));
-    for from in 0..3 {
-        for to in (0..3).filter(|&to| to != from) {
-            ship(&mut reps, &mut logs, &mut sent, from, to);
-        }
-    }
-    for r in &reps {
+    g.write(2, Op::HIncrBy(b"f".to_vec(), 1));
+    g.ship(2, 0);
+    assert_eq!(g.reps[0].entry.hget(b"f").as_deref(), Some(&b"1"[..]));
+    g.ship_all();
+    for r in &g.reps {
         assert_eq!(r.entry.hget(b"f").as_deref(), Some(&b"1"[..]));
         assert_eq!(r.entry.hlen(), 4);
     }
@@ -1002,63 +1028,34 @@ fn an_older_epochs_counter_floor_goes_once_a_newer_record_is_there() {
 /// collection is not replicated as an op (region 3's PERSIST marker would hide the TTL).
 #[test]
 fn a_collected_persist_marker_does_not_hide_a_later_expire() {
-    let mut reps: Vec<Replica> = (1..=3).map(Replica::new).collect();
-    let mut logs: Vec<Vec<Shipped>> = vec![Vec::new(); 3];
-    let mut sent = [[0usize; 3]; 3];
-    let mut t = 1000;
-    let mut write = |reps: &mut Vec<Replica>, logs: &mut Vec<Vec<Shipped>>, r: usize, op: Op| {
-        t += 10;
-        if let Some((h, d)) = reps[r].write(t, &op) {
-            let ack = reps[r].received.clone();
-            logs[r].push((h, d, ack));
-        }
-        reps[r].compact();
-        if let Some((h, d)) = reps[r].collect(&REGIONS[..3]) {
-            logs[r].push((h, d, reps[r].received.clone()));
-        }
-    };
-    let all = [(0, 1), (0, 2), (1, 0), (1, 2), (2, 0), (2, 1)];
-    write(
-        &mut reps,
-        &mut logs,
-        0,
-        Op::SetWithDeadline(b"v".to_vec(), 5000),
-    );
-    for (from, to) in all {
-        ship(&mut reps, &mut logs, &mut sent, from, to);
-    }
+    let mut g = Trio::new();
+    g.write(0, Op::SetWithDeadline(b"v".to_vec(), 5000));
+    g.ship_all();
     // Concurrent: a longer TTL in region 1, PERSIST in region 2.
-    write(&mut reps, &mut logs, 0, Op::Expire(6000));
-    write(&mut reps, &mut logs, 1, Op::Persist);
-    for (from, to) in all {
-        ship(&mut reps, &mut logs, &mut sent, from, to);
-    }
-    for r in &reps {
+    g.write(0, Op::Expire(6000));
+    g.write(1, Op::Persist);
+    g.ship_all();
+    for r in &g.reps {
         assert_eq!(r.entry.expiry(), None, "PERSIST ‖ EXPIRE: no TTL");
     }
     // Regions 2 and 3 report (a bare report op: region 1 has everything they sent before).
-    for from in [1, 2] {
-        let ack = reps[from].received.clone();
-        reps[0].ack(RegionId(from as u8 + 1), &ack);
-    }
-    if let Some((h, d)) = reps[0].collect(&REGIONS[..3]) {
-        logs[0].push((h, d, reps[0].received.clone()));
-    }
+    g.report(1, 0);
+    g.report(2, 0);
     assert!(
-        matches!(reps[0].entry, Entry::Plain { .. }),
+        matches!(g.reps[0].entry, Entry::Plain { .. }),
         "region 1 collected the TTL writes: {:?}",
-        reps[0].entry
+        g.reps[0].entry
     );
-    let Entry::Full(f) = &reps[2].entry else {
-        panic!("{:?}", reps[2].entry)
+    let Entry::Full(f) = &g.reps[2].entry else {
+        panic!("{:?}", g.reps[2].entry)
     };
     assert_eq!(f.xents.len(), 2, "region 3 still holds them: {f:?}");
     // Region 1 sets a TTL; region 3 gets it (after region 1's collection op, FIFO).
-    write(&mut reps, &mut logs, 0, Op::Expire(7000));
-    ship(&mut reps, &mut logs, &mut sent, 0, 2);
+    g.write(0, Op::Expire(7000));
+    g.ship(0, 2);
     for r in [0, 2] {
         assert_eq!(
-            reps[r].entry.expiry().map(|x| x.deadline_ms),
+            g.reps[r].entry.expiry().map(|x| x.deadline_ms),
             Some(7000),
             "region {}",
             r + 1
