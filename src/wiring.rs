@@ -350,7 +350,10 @@ pub async fn server(cfg: config::Config) -> Result<Vec<Region>, String> {
         .collect();
     let tls = match &cfg.tls {
         Some(t) => {
-            Some(georep::tls::load_pem(&t.ca, &t.cert, &t.key).map_err(|e| format!("[tls]: {e}"))?)
+            let mut m =
+                georep::tls::load_pem(&t.ca, &t.cert, &t.key).map_err(|e| format!("[tls]: {e}"))?;
+            m.revoked = t.revoked.clone();
+            Some(m)
         }
         None => None,
     };
@@ -411,6 +414,8 @@ pub fn write_certs(out: &Path, regions: &[u8]) -> Result<(), String> {
         let (cert, key) = ca.issue_pem(r).map_err(|e| e.to_string())?;
         write(format!("region-{r}.pem"), &cert)?;
         write(format!("region-{r}.key"), &key)?;
+        let fp = georep::tls::pem_fingerprint(&cert).map_err(|e| e.to_string())?;
+        println!("region-{r}.pem sha256 fingerprint {fp}");
     }
     println!(
         "wrote ca.pem and {} region certificate(s) to {}",

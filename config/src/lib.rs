@@ -201,6 +201,9 @@ pub struct TlsFiles {
     pub cert: PathBuf,
     /// This region's private key.
     pub key: PathBuf,
+    /// SHA-256 fingerprints of certificates that are refused even though they chain to the
+    /// CA (a region's certificate that leaked, or a removed region's).
+    pub revoked: Vec<[u8; 32]>,
 }
 
 // ---- raw syntax ---------------------------------------------------------------------------
@@ -278,6 +281,8 @@ struct RawTls {
     ca: PathBuf,
     cert: PathBuf,
     key: PathBuf,
+    #[serde(default)]
+    revoked: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -308,6 +313,20 @@ fn addr(field: &str, text: &str) -> Result<SocketAddr, ConfigError> {
             format!("{text:?} is not an IP:port address (e.g. \"127.0.0.1:7001\")"),
         )
     })
+}
+
+/// Parses a SHA-256 fingerprint: 64 hex digits, optionally in `:`-separated pairs (as
+/// `openssl x509 -fingerprint -sha256` prints it), any case.
+pub fn fingerprint(text: &str) -> Option<[u8; 32]> {
+    let hex: Vec<u8> = text.bytes().filter(|&b| b != b':').collect();
+    if hex.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, pair) in hex.chunks(2).enumerate() {
+        out[i] = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+    }
+    Some(out)
 }
 
 fn in_range(
@@ -492,11 +511,28 @@ impl Config {
                 ))
             }
         };
-        let tls = raw.tls.map(|t| TlsFiles {
-            ca: t.ca,
-            cert: t.cert,
-            key: t.key,
-        });
+        let tls = match raw.tls {
+            Some(t) => {
+                let mut revoked = Vec::with_capacity(t.revoked.len());
+                for (i, f) in t.revoked.iter().enumerate() {
+                    revoked.push(fingerprint(f).ok_or_else(|| {
+                        invalid(
+                            format!("tls.revoked[{i}]"),
+                            format!(
+                                "{f:?} is not a SHA-256 fingerprint (64 hex digits, `:` between pairs allowed)"
+                            ),
+                        )
+                    })?);
+                }
+                Some(TlsFiles {
+                    ca: t.ca,
+                    cert: t.cert,
+                    key: t.key,
+                    revoked,
+                })
+            }
+            None => None,
+        };
         if !peers.is_empty() && tls.is_none() {
             return Err(invalid(
                 "tls",
@@ -588,6 +624,29 @@ mod tests {
         assert_eq!(c.metrics, Some("127.0.0.1:9121".parse().expect("addr")));
         let e = err(&format!("{GOOD}\n[metrics]\nlisten = \"nine\"\n"));
         assert!(e.starts_with("metrics.listen:"), "{e}");
+    }
+
+    #[test]
+    fn revoked_fingerprints_are_parsed_and_checked() {
+        let fp = "AB:".repeat(31) + "CD";
+        let c = Config::parse(&GOOD.replace(
+            "key = \"eu.key\"",
+            &format!(
+                "key = \"eu.key\"\nrevoked = [\"{fp}\", \"{}\"]",
+                "0f".repeat(32)
+            ),
+        ))
+        .expect("valid");
+        let t = c.tls.expect("tls");
+        assert_eq!(t.revoked.len(), 2);
+        assert_eq!(t.revoked[0][0], 0xAB);
+        assert_eq!(t.revoked[0][31], 0xCD);
+        assert_eq!(t.revoked[1], [0x0f; 32]);
+        let e = err(&GOOD.replace(
+            "key = \"eu.key\"",
+            "key = \"eu.key\"\nrevoked = [\"AB:CD\"]",
+        ));
+        assert!(e.starts_with("tls.revoked[0]:"), "{e}");
     }
 
     #[test]

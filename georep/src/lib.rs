@@ -73,6 +73,8 @@ pub struct TlsMaterial {
     pub ca_der: Vec<u8>,
     pub cert_chain_der: Vec<Vec<u8>>,
     pub key_der: Vec<u8>,
+    /// SHA-256 fingerprints of peer certificates refused although they chain to the CA.
+    pub revoked: Vec<[u8; 32]>,
 }
 
 impl std::fmt::Debug for TlsMaterial {
@@ -199,6 +201,7 @@ impl Bound {
             }
         }
         let shared = Arc::new(LinkShared {
+            revoked: cfg.tls.revoked.clone(),
             region: cfg.region,
             incarnation: cfg.incarnation,
             endpoint: endpoint.clone(),
@@ -223,6 +226,7 @@ impl Bound {
             sink,
             paused: paused.clone(),
             handshake_timeout: shared.handshake_timeout,
+            revoked: cfg.tls.revoked.clone(),
         }));
         tracing::info!(region = cfg.region, name = %cfg.name, %local_addr, peers = cfg.peers.len(), "geo-replication started");
         Ok(Geo {

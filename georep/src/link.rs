@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, Notify};
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::proto::{self, HelloOutcome, OnRead, Poll};
-use crate::tls::{peer_is_region, region_dns_name};
+use crate::tls::{peer_is_region, peer_revoked, region_dns_name};
 use crate::wire::{self, code, Msg};
 use crate::{LinkState, LinkStatus, LocalLog, PeerSpec, ReceiverState, RegionId, RemoteSink};
 
@@ -21,6 +21,8 @@ const BACKOFF_MAX: Duration = Duration::from_secs(2);
 
 /// What every link of this endpoint shares.
 pub(crate) struct LinkShared {
+    /// Fingerprints of refused peer certificates.
+    pub revoked: Vec<[u8; 32]>,
     pub region: RegionId,
     pub incarnation: u64,
     pub endpoint: quinn::Endpoint,
@@ -390,6 +392,11 @@ async fn run_outbound(
         .connect_with(sh.client_cfg.clone(), peer.addr, &region_dns_name(peer.id))
         .map_err(|e| format!("connect: {e}"))?;
     let conn = connecting.await.map_err(|e| format!("connect: {e}"))?;
+    if let Some(fp) = peer_revoked(&conn, &sh.revoked) {
+        tracing::warn!(peer = peer.id, fingerprint = %fp, "refusing the peer: its certificate is revoked");
+        conn.close(var(code::REFUSED), b"certificate revoked");
+        return Err(format!("peer certificate {fp} is revoked"));
+    }
     link.do_send(Out {
         gen,
         ev: OutEvent::Connected(conn.clone()),
@@ -555,6 +562,8 @@ pub(crate) struct AcceptCtx {
     pub sink: Arc<dyn RemoteSink>,
     pub paused: Arc<AtomicBool>,
     pub handshake_timeout: Duration,
+    /// Fingerprints of refused peer certificates.
+    pub revoked: Vec<[u8; 32]>,
 }
 
 pub(crate) async fn accept_loop(ctx: AcceptCtx) {
@@ -639,6 +648,11 @@ async fn inbound(
             format!("certificate does not name region {region}"),
         )
         .await;
+        return Ok(());
+    }
+    if let Some(fp) = peer_revoked(conn, &ctx.revoked) {
+        tracing::warn!(peer = region, fingerprint = %fp, "refusing the peer: its certificate is revoked");
+        refuse(&mut send, conn, format!("certificate {fp} is revoked")).await;
         return Ok(());
     }
     let outcome = match ctx.memory.lock() {

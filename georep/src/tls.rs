@@ -74,6 +74,7 @@ impl DevCa {
             ca_der: self.ca_der.clone(),
             cert_chain_der: vec![cert.der().to_vec()],
             key_der: key.serialize_der(),
+            revoked: Vec::new(),
         })
     }
 
@@ -120,6 +121,7 @@ pub fn load_pem(ca: &Path, cert: &Path, key: &Path) -> Result<TlsMaterial, Error
         ca_der,
         cert_chain_der,
         key_der,
+        revoked: Vec::new(),
     })
 }
 
@@ -203,17 +205,50 @@ pub(crate) fn cert_names_region(cert_der: &[u8], region: RegionId) -> bool {
     ee.verify_is_valid_for_subject_name(&name).is_ok()
 }
 
+/// SHA-256 of a DER certificate (what `openssl x509 -fingerprint -sha256` prints).
+pub fn fingerprint(cert_der: &[u8]) -> [u8; 32] {
+    let d = ring::digest::digest(&ring::digest::SHA256, cert_der);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
+/// The fingerprint (openssl's form) of the first certificate in PEM text.
+pub fn pem_fingerprint(pem: &str) -> Result<String, Error> {
+    let der = CertificateDer::pem_slice_iter(pem.as_bytes())
+        .next()
+        .ok_or_else(|| Error::Tls("no certificate in PEM text".into()))?
+        .map_err(tls_err)?;
+    Ok(fingerprint_hex(&fingerprint(der.as_ref())))
+}
+
+/// A fingerprint as hex pairs joined by `:` (openssl's form).
+pub fn fingerprint_hex(fp: &[u8; 32]) -> String {
+    fp.iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// The peer's end-entity certificate on `conn`, if it presented one.
+fn peer_cert(conn: &quinn::Connection) -> Option<CertificateDer<'static>> {
+    let id = conn.peer_identity()?;
+    let certs = id.downcast::<Vec<CertificateDer<'static>>>().ok()?;
+    certs.first().cloned()
+}
+
+/// The fingerprint of the peer's certificate on `conn` if it is in `revoked`.
+pub(crate) fn peer_revoked(conn: &quinn::Connection, revoked: &[[u8; 32]]) -> Option<String> {
+    if revoked.is_empty() {
+        return None;
+    }
+    let fp = fingerprint(peer_cert(conn)?.as_ref());
+    revoked.contains(&fp).then(|| fingerprint_hex(&fp))
+}
+
 /// Whether the peer on `conn` authenticated with a certificate naming `region`.
 pub(crate) fn peer_is_region(conn: &quinn::Connection, region: RegionId) -> bool {
-    let Some(id) = conn.peer_identity() else {
-        return false;
-    };
-    let Ok(certs) = id.downcast::<Vec<CertificateDer<'static>>>() else {
-        return false;
-    };
-    certs
-        .first()
-        .is_some_and(|c| cert_names_region(c.as_ref(), region))
+    peer_cert(conn).is_some_and(|c| cert_names_region(c.as_ref(), region))
 }
 
 #[cfg(test)]
@@ -230,6 +265,15 @@ mod tests {
         let t = Arc::new(quinn::TransportConfig::default());
         server_config(&m, t.clone()).expect("server config");
         client_config(&m, t).expect("client config");
+    }
+
+    #[test]
+    fn fingerprint_is_sha256_in_openssl_form() {
+        let fp = fingerprint(b"abc");
+        assert_eq!(
+            fingerprint_hex(&fp),
+            "BA:78:16:BF:8F:01:CF:EA:41:41:40:DE:5D:AE:22:23:B0:03:61:A3:96:17:7A:9C:B4:10:FF:61:F2:00:15:AD"
+        );
     }
 
     #[test]

@@ -398,6 +398,9 @@ pub struct ServerOpts {
     pub relays: bool,
     /// Give every region a Prometheus endpoint (`[metrics] listen`).
     pub metrics: bool,
+    /// `(r, p)`: region `r`'s config revokes region `p`'s certificate. The group is then
+    /// not waited for to be fully linked.
+    pub revoked: Vec<(u8, u8)>,
 }
 
 impl Default for ServerOpts {
@@ -408,6 +411,7 @@ impl Default for ServerOpts {
             heartbeat_ms: 200,
             relays: false,
             metrics: false,
+            revoked: Vec::new(),
         }
     }
 }
@@ -435,8 +439,9 @@ pub fn region_name(id: u8) -> String {
     format!("region-{id}.meridian")
 }
 
-/// Writes a throwaway CA and region certificates with `meridian certs`.
-pub fn write_certs(dir: &Path, ids: &[u8]) {
+/// Writes a throwaway CA and region certificates with `meridian certs`; returns each
+/// region's certificate fingerprint as the command printed it.
+pub fn write_certs(dir: &Path, ids: &[u8]) -> HashMap<u8, String> {
     let list = ids
         .iter()
         .map(|i| i.to_string())
@@ -460,6 +465,16 @@ pub fn write_certs(dir: &Path, ids: &[u8]) {
             "meridian certs did not write {f} in {dir_s}"
         );
     }
+    ids.iter()
+        .map(|&i| {
+            let prefix = format!("region-{i}.pem sha256 fingerprint ");
+            let fp = out
+                .lines()
+                .find_map(|l| l.strip_prefix(&prefix))
+                .unwrap_or_else(|| panic!("no fingerprint for region {i} in:\n{out}"));
+            (i, fp.to_string())
+        })
+        .collect()
 }
 
 /// The TOML config of one region of a server group.
@@ -529,7 +544,7 @@ impl Group {
                 proc_index: 0,
             })
             .collect();
-        Group::finish(infos, vec![proc], HashMap::new(), dir).await
+        Group::finish(infos, vec![proc], HashMap::new(), dir, true).await
     }
 
     /// `n` separate `meridian server` processes with default options.
@@ -549,7 +564,7 @@ impl Group {
         let certs = dir.path().join("certs");
         std::fs::create_dir_all(&certs).unwrap();
         let ids: Vec<u8> = (1..=n as u8).collect();
-        write_certs(&certs, &ids);
+        let fingerprints = write_certs(&certs, &ids);
 
         // Hold every picked socket until all are picked so no port is handed out twice.
         let tcp: Vec<TcpListener> = (0..n)
@@ -605,7 +620,25 @@ impl Group {
                     )
                 })
                 .collect();
-            let text = server_config(me, &peers, opts.shards, opts.heartbeat_ms, &certs);
+            let mut text = server_config(me, &peers, opts.shards, opts.heartbeat_ms, &certs);
+            let revoked: Vec<String> = opts
+                .revoked
+                .iter()
+                .filter(|(r, _)| *r == me.id)
+                .map(|(_, p)| format!("\"{}\"", fingerprints[p]))
+                .collect();
+            if !revoked.is_empty() {
+                // Into the `[tls]` table, right after its `key` line.
+                let key_line = format!(
+                    "key = \"{}\"",
+                    certs.join(format!("region-{}.key", me.id)).display()
+                );
+                text = text.replacen(
+                    &key_line,
+                    &format!("{key_line}\nrevoked = [{}]", revoked.join(", ")),
+                    1,
+                );
+            }
             let path = dir.path().join(format!("region-{}.toml", me.id));
             std::fs::write(&path, text).unwrap();
             let mut cmd = Command::new(BIN);
@@ -616,7 +649,7 @@ impl Group {
                 dir.path().join(format!("region-{}.log", me.id)),
             ));
         }
-        Group::finish(infos, procs, relays, dir).await
+        Group::finish(infos, procs, relays, dir, opts.revoked.is_empty()).await
     }
 
     async fn finish(
@@ -624,6 +657,7 @@ impl Group {
         procs: Vec<Proc>,
         relays: HashMap<(u8, u8), Relay>,
         dir: TempDir,
+        wait_linked: bool,
     ) -> Group {
         let clients = regions
             .iter()
@@ -637,7 +671,7 @@ impl Group {
             dir,
         };
         g.wait_ready(START_TIMEOUT).await;
-        if g.regions.len() > 1 {
+        if g.regions.len() > 1 && wait_linked {
             g.wait_linked(START_TIMEOUT).await;
         }
         g

@@ -303,3 +303,69 @@ async fn killed_region_does_not_stop_the_others() {
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_certificate_is_refused_both_ways_and_logged() {
+    bounded(60, async {
+        // Region 1's config revokes region 3's certificate (which still chains to the CA).
+        let g = Group::servers_with(ServerOpts {
+            regions: 3,
+            revoked: vec![(1, 3)],
+            ..ServerOpts::default()
+        })
+        .await;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let l1 = g.links(1).await;
+            let l2 = g.links(2).await;
+            let l3 = g.links(3).await;
+            let state = |ls: &Vec<crate::harness::Link>, p: i64| {
+                ls.iter()
+                    .find(|l| l.peer == p)
+                    .map(|l| (l.state.clone(), l.last_error.clone()))
+                    .unwrap_or_default()
+            };
+            let (s13, e13) = state(&l1, 3);
+            let (s31, e31) = state(&l3, 1);
+            let others_up = state(&l1, 2).0 == "connected"
+                && state(&l2, 1).0 == "connected"
+                && state(&l2, 3).0 == "connected"
+                && state(&l3, 2).0 == "connected";
+            if others_up
+                && s13 != "connected"
+                && s31 != "connected"
+                && e13.contains("revoked")
+                && e31.contains("revoked")
+            {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "region 1: {l1:#?}\nregion 2: {l2:#?}\nregion 3: {l3:#?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let log = std::fs::read_to_string(g.dir.path().join("region-1.log")).expect("region 1 log");
+        assert!(
+            log.contains("refusing the peer: its certificate is revoked"),
+            "region 1 logs the refusal:\n{log}"
+        );
+        // The regions that trust each other replicate as usual.
+        let _: String = q(&mut g.conn(2).await, &["SET", "k", "from-2"]).await;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        for r in [1, 3] {
+            loop {
+                let v: Option<String> = q(&mut g.conn(r).await, &["GET", "k"]).await;
+                if v.as_deref() == Some("from-2") {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "region {r} never got region 2's write"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    })
+    .await
+}
