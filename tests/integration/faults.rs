@@ -137,7 +137,9 @@ async fn a_region_cut_off_by_its_receiver_firewall_catches_up_after() {
             ..ServerOpts::default()
         })
         .await;
-        let writers = Writers::start(&g, &g.ids(), 400, Duration::from_millis(4)).await;
+        // More writes than the scenario needs (how long the links take to go down varies);
+        // stopped once healed.
+        let writers = Writers::start(&g, &g.ids(), 5000, Duration::from_millis(4)).await;
         writes_go_on(&writers, 100, "the warm-up").await;
         // Region 2's UDP port drops everything: it hears nobody, nobody hears it.
         let cut = Rule::drop_udp(g.regions[1].geo.port(), 1.0);
@@ -160,6 +162,8 @@ async fn a_region_cut_off_by_its_receiver_firewall_catches_up_after() {
         writes_go_on(&writers, 300, "the cut").await;
         assert!(cut.dropped() > 0);
         drop(cut);
+        writes_go_on(&writers, 100, "the catch-up").await;
+        writers.stop();
         let totals = writers.finish().await;
         g.wait_converged(Duration::from_secs(60)).await;
         assert_no_acknowledged_write_lost(&g, &g.ids(), &totals).await;
@@ -184,7 +188,8 @@ async fn wan_delay_of_150_ms_between_regions_converges_and_shows_in_lag() {
         for r in g.all_relays() {
             r.set_mode(Mode::Delay(Duration::from_millis(150)));
         }
-        let writers = Writers::start(&g, &g.ids(), 300, Duration::from_millis(4)).await;
+        // Writes until the delay was seen (stopped then), at most 3000 per region.
+        let writers = Writers::start(&g, &g.ids(), 3000, Duration::from_millis(4)).await;
         // While writes flow, acknowledgements are at least a round trip (300 ms) behind.
         let deadline = Instant::now() + Duration::from_secs(20);
         let mut max_lag_ms = 0;
@@ -198,6 +203,8 @@ async fn wan_delay_of_150_ms_between_regions_converges_and_shows_in_lag() {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        writes_go_on(&writers, 200, "the delay").await;
+        writers.stop();
         let totals = writers.finish().await;
         g.wait_converged(Duration::from_secs(60)).await;
         assert_no_acknowledged_write_lost(&g, &g.ids(), &totals).await;

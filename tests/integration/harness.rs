@@ -975,11 +975,14 @@ pub struct WriterTotals {
     pub errors: std::sync::Mutex<Vec<String>>,
 }
 
-/// Bounded writer tasks, one per region given: each makes `ops` writes (alternating
-/// `INCRBY counter` and `SADD members rR-seq`), `pace` apart, and stops by itself.
+/// Bounded writer tasks, one per region given: each makes up to `ops` writes (alternating
+/// `INCRBY counter` and `SADD members rR-seq`), `pace` apart, and stops by itself or when
+/// told to.
 pub struct Writers {
     pub totals: std::sync::Arc<WriterTotals>,
     handles: Vec<tokio::task::JoinHandle<()>>,
+    /// Set by [`Writers::stop`]: each writer ends after its current write.
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Writers {
@@ -987,12 +990,17 @@ impl Writers {
     pub async fn start(g: &Group, regions: &[usize], ops: usize, pace: Duration) -> Writers {
         use std::sync::atomic::Ordering;
         let totals = std::sync::Arc::new(WriterTotals::default());
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let mut handles = Vec::new();
         for &r in regions {
             let mut c = g.conn(r).await;
             let totals = totals.clone();
+            let stop = stop.clone();
             handles.push(tokio::spawn(async move {
                 for seq in 0..ops {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
                     if seq % 2 == 0 {
                         let by = (seq % 7 + 1) as u64;
                         match try_q::<Value>(&mut c, &["INCRBY", "counter", &by.to_string()]).await
@@ -1022,7 +1030,16 @@ impl Writers {
                 }
             }));
         }
-        Writers { totals, handles }
+        Writers {
+            totals,
+            handles,
+            stop,
+        }
+    }
+
+    /// Tells the writers to end after their current write (see [`Writers::finish`]).
+    pub fn stop(&self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Writes acknowledged so far.
