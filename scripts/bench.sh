@@ -31,6 +31,10 @@
 #   BENCH_COLL_KEYS=100000  hashes (and sets) of 10 elements loaded for it
 #   BENCH_MEMORY="strings hashes sets"   which memory cases to run
 #   BENCH_SHARDS=        meridian --shards (empty: Meridian's default)
+#   BENCH_REGIONS=1      meridian dev --regions: with 2 or more, the load goes to region 1
+#                        while the others replicate it (in the same process, on the same
+#                        cores), so the ratios include the cost of a linked group; the
+#                        memory phase is skipped then (the process holds every region)
 #   BENCH_SKIP_BUILD=1   do not run cargo build (the binary must exist)
 #   BENCH_SKIP_THROUGHPUT=1 / BENCH_SKIP_MEMORY=1   skip a phase
 #   BENCH_TIMEOUT=120    seconds allowed for one redis-benchmark run (or one --pipe load);
@@ -61,6 +65,8 @@ KEYS="${BENCH_KEYS:-1000000}"
 COLL_KEYS="${BENCH_COLL_KEYS:-100000}"
 MEM_CASES="${BENCH_MEMORY:-strings hashes sets}"
 SHARDS="${BENCH_SHARDS:-}"
+REGIONS="${BENCH_REGIONS:-1}"
+[[ "$REGIONS" =~ ^[1-5]$ ]] || { echo "bench: BENCH_REGIONS must be 1 to 5" >&2; exit 1; }
 TMO="${BENCH_TIMEOUT:-120}"
 MERIDIAN_BIN="${MERIDIAN_BIN:-$ROOT/target/release/meridian}"
 REDIS_SERVER="${REDIS_SERVER:-redis-server}"
@@ -132,12 +138,17 @@ port_busy() { # port -> 0 if something listens on it (TCP or UDP)
         (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null
     fi
 }
-pick_port() { # a free port in 20000..39999 whose +10000 (Meridian's QUIC port) is free too
-    local p i
+pick_port() { # a free port p in 20000..39999 with p..p+REGIONS-1 and their +10000
+    # (Meridian's QUIC ports) free too
+    local p i j busy
     for ((i = 0; i < 200; i++)); do
         p=$((20000 + (RANDOM * 32768 + RANDOM) % 20000))
         [[ "$p" == "$MERIDIAN_PORT" || "$p" == "$REDIS_PORT" ]] && continue
-        port_busy "$p" || port_busy $((p + 10000)) || { echo "$p"; return 0; }
+        busy=""
+        for ((j = 0; j < REGIONS; j++)); do
+            if port_busy $((p + j)) || port_busy $((p + j + 10000)); then busy=1; break; fi
+        done
+        [[ -z "$busy" ]] && { echo "$p"; return 0; }
     done
     die "no free port found"
 }
@@ -154,7 +165,7 @@ start_meridian() {
     local try
     for try in 1 2 3; do
         MERIDIAN_PORT="$(pick_port)"
-        local args=(dev --regions 1 --base-port "$MERIDIAN_PORT")
+        local args=(dev --regions "$REGIONS" --base-port "$MERIDIAN_PORT")
         [[ -n "$SHARDS" ]] && args+=(--shards "$SHARDS")
         RUST_LOG="${RUST_LOG:-warn}" "$MERIDIAN_BIN" "${args[@]}" >"$WORK/meridian.log" 2>&1 &
         MERIDIAN_PID=$!
@@ -273,7 +284,7 @@ cell_ratio() { # meridian-cell redis-cell
 out "== Meridian vs redis-server ($(date -u +%Y-%m-%dT%H:%MZ))"
 out "machine: nproc $(nproc), $(awk -F': ' '/^model name/ {m=$2} /^cpu family/ {f=$2} /^model\t/ {d=$2} END {printf "%s (family %s model %s)", m, f, d}' /proc/cpuinfo), $(awk '/^MemTotal/ {printf "%.1f GiB RAM", $2/1048576}' /proc/meminfo), kernel $(uname -r)"
 out "redis:   $("$REDIS_SERVER" --version | awk '{print $3, $4}'); client: $(redis-benchmark --version 2>/dev/null | head -n1 || echo redis-benchmark)"
-out "meridian: $("$MERIDIAN_BIN" --version 2>/dev/null || echo '?'), 1 region, --shards ${SHARDS:-not given (default)}"
+out "meridian: $("$MERIDIAN_BIN" --version 2>/dev/null || echo '?'), $REGIONS region(s) (load on region 1), --shards ${SHARDS:-not given (default)}"
 out ""
 
 # ---------------------------------------------------------------------------------------
@@ -398,7 +409,9 @@ memory_case() { # kind count description -> sets MEM_ROW
     MEM_ROWS+=("$kind: $(ratio "$m_rss" "$r_rss")")
 }
 MEM_ROWS=()
-if [[ "${BENCH_SKIP_MEMORY:-0}" != 1 ]]; then
+if [[ "$REGIONS" != 1 && "${BENCH_SKIP_MEMORY:-0}" != 1 ]]; then
+    log "memory phase skipped: BENCH_REGIONS=$REGIONS (the process holds every region)"
+elif [[ "${BENCH_SKIP_MEMORY:-0}" != 1 ]]; then
     for kind in ${MEM_CASES}; do
         case "$kind" in
             strings) memory_case strings "$KEYS" "$KEYS string keys, SET key:%07d xxx (3-byte values)" ;;
