@@ -200,8 +200,9 @@ impl Bound {
                 )));
             }
         }
+        let revoked = Arc::new(tls::Revoked::new(cfg.tls.revoked.clone()));
         let shared = Arc::new(LinkShared {
-            revoked: cfg.tls.revoked.clone(),
+            revoked: revoked.clone(),
             region: cfg.region,
             incarnation: cfg.incarnation,
             endpoint: endpoint.clone(),
@@ -226,7 +227,7 @@ impl Bound {
             sink,
             paused: paused.clone(),
             handshake_timeout: shared.handshake_timeout,
-            revoked: cfg.tls.revoked.clone(),
+            revoked,
         }));
         tracing::info!(region = cfg.region, name = %cfg.name, %local_addr, peers = cfg.peers.len(), "geo-replication started");
         Ok(Geo {

@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, Notify};
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::proto::{self, HelloOutcome, OnRead, Poll};
-use crate::tls::{peer_is_region, peer_revoked, region_dns_name};
+use crate::tls::{peer_is_region, region_dns_name, Revoked};
 use crate::wire::{self, code, Msg};
 use crate::{LinkState, LinkStatus, LocalLog, PeerSpec, ReceiverState, RegionId, RemoteSink};
 
@@ -21,8 +21,8 @@ const BACKOFF_MAX: Duration = Duration::from_secs(2);
 
 /// What every link of this endpoint shares.
 pub(crate) struct LinkShared {
-    /// Fingerprints of refused peer certificates.
-    pub revoked: Vec<[u8; 32]>,
+    /// Refused peer certificates (shared with the acceptor).
+    pub revoked: Arc<Revoked>,
     pub region: RegionId,
     pub incarnation: u64,
     pub endpoint: quinn::Endpoint,
@@ -392,8 +392,7 @@ async fn run_outbound(
         .connect_with(sh.client_cfg.clone(), peer.addr, &region_dns_name(peer.id))
         .map_err(|e| format!("connect: {e}"))?;
     let conn = connecting.await.map_err(|e| format!("connect: {e}"))?;
-    if let Some(fp) = peer_revoked(&conn, &sh.revoked) {
-        tracing::warn!(peer = peer.id, fingerprint = %fp, "refusing the peer: its certificate is revoked");
+    if let Some(fp) = sh.revoked.check(&conn, peer.id) {
         conn.close(var(code::REFUSED), b"certificate revoked");
         return Err(format!("peer certificate {fp} is revoked"));
     }
@@ -562,8 +561,8 @@ pub(crate) struct AcceptCtx {
     pub sink: Arc<dyn RemoteSink>,
     pub paused: Arc<AtomicBool>,
     pub handshake_timeout: Duration,
-    /// Fingerprints of refused peer certificates.
-    pub revoked: Vec<[u8; 32]>,
+    /// Refused peer certificates (shared with the links).
+    pub revoked: Arc<Revoked>,
 }
 
 pub(crate) async fn accept_loop(ctx: AcceptCtx) {
@@ -650,8 +649,7 @@ async fn inbound(
         .await;
         return Ok(());
     }
-    if let Some(fp) = peer_revoked(conn, &ctx.revoked) {
-        tracing::warn!(peer = region, fingerprint = %fp, "refusing the peer: its certificate is revoked");
+    if let Some(fp) = ctx.revoked.check(conn, region) {
         refuse(&mut send, conn, format!("certificate {fp} is revoked")).await;
         return Ok(());
     }

@@ -237,13 +237,41 @@ fn peer_cert(conn: &quinn::Connection) -> Option<CertificateDer<'static>> {
     certs.first().cloned()
 }
 
-/// The fingerprint of the peer's certificate on `conn` if it is in `revoked`.
-pub(crate) fn peer_revoked(conn: &quinn::Connection, revoked: &[[u8; 32]]) -> Option<String> {
-    if revoked.is_empty() {
-        return None;
+/// The revoked certificates of this endpoint, and which of them were already logged.
+#[derive(Debug, Default)]
+pub(crate) struct Revoked {
+    list: Vec<[u8; 32]>,
+    logged: std::sync::Mutex<std::collections::BTreeSet<[u8; 32]>>,
+}
+
+impl Revoked {
+    pub(crate) fn new(list: Vec<[u8; 32]>) -> Revoked {
+        Revoked {
+            list,
+            logged: Default::default(),
+        }
     }
-    let fp = fingerprint(peer_cert(conn)?.as_ref());
-    revoked.contains(&fp).then(|| fingerprint_hex(&fp))
+
+    /// The fingerprint of the peer's certificate on `conn` if it is revoked. The first
+    /// refusal of each certificate is logged as a warning, the ones after (the peer keeps
+    /// redialing) at debug level.
+    pub(crate) fn check(&self, conn: &quinn::Connection, peer: RegionId) -> Option<String> {
+        if self.list.is_empty() {
+            return None;
+        }
+        let fp = fingerprint(peer_cert(conn)?.as_ref());
+        if !self.list.contains(&fp) {
+            return None;
+        }
+        let hex = fingerprint_hex(&fp);
+        let first = self.logged.lock().map(|mut l| l.insert(fp)).unwrap_or(true);
+        if first {
+            tracing::warn!(peer, fingerprint = %hex, "refusing the peer: its certificate is revoked");
+        } else {
+            tracing::debug!(peer, fingerprint = %hex, "refusing the peer again: its certificate is revoked");
+        }
+        Some(hex)
+    }
 }
 
 /// Whether the peer on `conn` authenticated with a certificate naming `region`.
