@@ -382,7 +382,7 @@ pub struct RegionInfo {
     /// Prometheus endpoint, when the group was started with one.
     pub metrics: Option<SocketAddr>,
     /// Index in `Group::procs` of the process serving it.
-    proc_index: usize,
+    pub proc_index: usize,
 }
 
 /// Options for [`Group::servers_with`].

@@ -373,3 +373,55 @@ async fn a_revoked_certificate_is_refused_both_ways_and_logged() {
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_region_with_a_foreign_ca_certificate_is_refused_and_logged() {
+    bounded(60, async {
+        let g = Group::servers(2).await;
+        // An impostor: region 3's name, a certificate from another CA, dialing region 1.
+        let certs = g.dir.path().join("foreign-certs");
+        std::fs::create_dir_all(&certs).unwrap();
+        crate::harness::write_certs(&certs, &[3]);
+        let me = crate::harness::RegionInfo {
+            id: 3,
+            name: region_name(3),
+            resp: format!("127.0.0.1:{}", free_tcp_port()).parse().unwrap(),
+            geo: format!("127.0.0.1:{}", free_udp_port()).parse().unwrap(),
+            metrics: None,
+            proc_index: 0,
+        };
+        let text = crate::harness::server_config(&me, &[(1, g.regions[0].geo)], 2, 200, &certs);
+        let path = g.dir.path().join("impostor.toml");
+        std::fs::write(&path, text).unwrap();
+        let mut cmd = std::process::Command::new(crate::harness::BIN);
+        cmd.arg("server").arg("--config").arg(&path);
+        let _impostor = crate::harness::Proc::spawn(
+            "meridian server (impostor)",
+            cmd,
+            g.dir.path().join("impostor.log"),
+        );
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let log =
+                std::fs::read_to_string(g.dir.path().join("region-1.log")).unwrap_or_default();
+            // The line says why, e.g. "… handshake failed: … invalid peer certificate: …".
+            if log
+                .lines()
+                .any(|l| l.contains("inbound geo handshake failed") && l.contains("certificate"))
+            {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "region 1 never logged the refused handshake:\n{log}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // The group is unaffected: its link is up and it replicates.
+        let _: String = q(&mut g.conn(1).await, &["SET", "k", "v"]).await;
+        g.wait_converged(CONVERGE_TIMEOUT).await;
+        let v: Option<String> = q(&mut g.conn(2).await, &["GET", "k"]).await;
+        assert_eq!(v.as_deref(), Some("v"));
+    })
+    .await
+}
