@@ -103,9 +103,12 @@ impl LocalLog for Logs {
         }
     }
 
-    fn acked(&self, _peer: u8, _shard: u16, _offset: u64) {
-        // The log keeps everything within its byte budget, so a peer that reconnects can
-        // resume; trimming by acknowledgement is not needed for that.
+    fn acked(&self, peer: u8, shard: u16, offset: u64) {
+        // The log keeps everything within its byte budget (so a peer that reconnects can
+        // resume); acknowledgements tell it which trims cost a peer a full sync.
+        if let Some(l) = self.0.get(shard as usize) {
+            l.acked(peer, offset);
+        }
     }
 }
 

@@ -195,7 +195,12 @@ impl Node {
         let hub = Arc::new(Hub::default());
         for index in 0..n {
             let arb = Arbiter::new();
-            let log = Arc::new(ReplLog::new(cfg.backlog_bytes));
+            let peers = cfg
+                .regions
+                .iter()
+                .filter(|r| **r != cfg.region)
+                .map(|r| r.0);
+            let log = Arc::new(ReplLog::new(cfg.backlog_bytes, peers));
             let ctx = ShardContext {
                 index,
                 shards: n,

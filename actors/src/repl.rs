@@ -197,13 +197,16 @@ pub struct ReplLog {
     inner: Mutex<Inner>,
     budget: usize,
     head_tx: watch::Sender<u64>,
+    /// Per peer region: the offset it acknowledged everything below (1 until it acks).
+    acked: Mutex<std::collections::BTreeMap<u8, u64>>,
 }
 
 impl ReplLog {
-    /// An empty log that keeps at most `budget` bytes of ops.
-    pub fn new(budget: usize) -> ReplLog {
+    /// An empty log that keeps at most `budget` bytes of ops for `peers` (the other regions).
+    pub fn new(budget: usize, peers: impl IntoIterator<Item = u8>) -> ReplLog {
         let (head_tx, _) = watch::channel(1);
         ReplLog {
+            acked: Mutex::new(peers.into_iter().map(|p| (p, 1)).collect()),
             inner: Mutex::new(Inner {
                 first: 1,
                 ops: VecDeque::new(),
@@ -222,10 +225,24 @@ impl ReplLog {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Appends ops (already encoded, with their HLCs) and wakes readers. `keep_from` is the
-    /// lowest offset some peer still needs: ops below it are dropped first when over budget,
-    /// and ops at or above it are dropped only if the budget leaves no choice.
-    pub fn append(&self, ops: impl IntoIterator<Item = (u64, Bytes)>, keep_from: u64) {
+    /// Records that `peer` has everything below `offset` (its geo-link's acknowledgement).
+    pub fn acked(&self, peer: u8, offset: u64) {
+        let mut a = self.acked.lock().unwrap_or_else(|p| p.into_inner());
+        let e = a.entry(peer).or_insert(1);
+        *e = (*e).max(offset);
+    }
+
+    /// The lowest offset some peer still needs.
+    fn keep_from(&self) -> u64 {
+        let a = self.acked.lock().unwrap_or_else(|p| p.into_inner());
+        a.values().copied().min().unwrap_or(u64::MAX)
+    }
+
+    /// Appends ops (already encoded, with their HLCs) and wakes readers. Over the byte
+    /// budget the oldest ops go; if some of them were not acknowledged by every peer yet,
+    /// that peer will need a full sync, which is logged (once per append, not per op).
+    pub fn append(&self, ops: impl IntoIterator<Item = (u64, Bytes)>) {
+        let keep_from = self.keep_from();
         let head = {
             let mut g = self.lock();
             for (hlc, op) in ops {
@@ -237,6 +254,7 @@ impl ReplLog {
             }
             // Trim acknowledged ops eagerly only when over budget: keeping them costs nothing
             // extra below the budget and lets a restarted peer resume without a full sync.
+            let before = g.first;
             while g.bytes > self.budget {
                 let Some((_, op)) = g.ops.pop_front() else {
                     break;
@@ -244,12 +262,14 @@ impl ReplLog {
                 g.starts.pop_front();
                 g.bytes -= op.len();
                 g.first += 1;
-                if g.first > keep_from {
-                    tracing::warn!(
-                        trimmed_upto = g.first,
-                        "replication backlog over budget: a peer that needs these ops will need a full sync"
-                    );
-                }
+            }
+            if g.first > keep_from && before < g.first {
+                tracing::warn!(
+                    trimmed_upto = g.first,
+                    lowest_acked = keep_from,
+                    dropped_unacked = g.first - before.max(keep_from),
+                    "replication backlog over budget: dropped ops a peer has not acknowledged; it will need a full sync"
+                );
             }
             g.first + g.ops.len() as u64
         };
@@ -329,8 +349,8 @@ mod tests {
 
     #[test]
     fn reads_resume_from_any_retained_offset() {
-        let log = ReplLog::new(1000);
-        log.append((1..=5).map(op), 1);
+        let log = ReplLog::new(1000, [2]);
+        log.append((1..=5).map(op));
         assert_eq!(log.head(), 6);
         match log.read(3, 1000) {
             ReadResult::Ops { first, ops } => {
@@ -347,9 +367,22 @@ mod tests {
     }
 
     #[test]
+    fn the_slowest_peers_acknowledgement_is_what_must_be_kept() {
+        let log = ReplLog::new(1000, [2, 3]);
+        assert_eq!(log.keep_from(), 1, "peers that never acked need everything");
+        log.acked(2, 7);
+        assert_eq!(log.keep_from(), 1);
+        log.acked(3, 5);
+        assert_eq!(log.keep_from(), 5);
+        log.acked(3, 4);
+        assert_eq!(log.keep_from(), 5, "acks only move forward");
+        assert_eq!(ReplLog::new(10, []).keep_from(), u64::MAX);
+    }
+
+    #[test]
     fn over_budget_trims_oldest_and_reports_it() {
-        let log = ReplLog::new(25);
-        log.append((1..=5).map(op), 1);
+        let log = ReplLog::new(25, [2]);
+        log.append((1..=5).map(op));
         assert!(log.bytes() <= 25);
         assert!(matches!(
             log.read(1, 1000),
@@ -359,13 +392,13 @@ mod tests {
 
     #[test]
     fn bytes_from_counts_what_a_peer_still_needs() {
-        let log = ReplLog::new(35);
-        log.append((1..=3).map(op), 1);
+        let log = ReplLog::new(35, [2]);
+        log.append((1..=3).map(op));
         assert_eq!(log.bytes_from(1), 30);
         assert_eq!(log.bytes_from(3), 10);
         assert_eq!(log.bytes_from(4), 0);
         // Over budget: op 1 goes; a peer still at offset 1 needs everything held.
-        log.append([op(4)], 1);
+        log.append([op(4)]);
         assert_eq!(log.bytes_from(1), 30);
         assert_eq!(log.bytes_from(2), 30);
         assert_eq!(log.bytes_from(4), 10);
@@ -373,8 +406,8 @@ mod tests {
 
     #[test]
     fn max_bytes_still_returns_one_op() {
-        let log = ReplLog::new(1000);
-        log.append((1..=3).map(op), 1);
+        let log = ReplLog::new(1000, [2]);
+        log.append((1..=3).map(op));
         match log.read(1, 1) {
             ReadResult::Ops { ops, .. } => assert_eq!(ops.len(), 1),
             other => panic!("unexpected {other:?}"),

@@ -233,7 +233,7 @@ impl Shard {
         }
         if let Some(log) = &self.ctx.log {
             let ops = std::mem::take(&mut self.pending);
-            log.append(ops, 1);
+            log.append(ops);
         }
     }
 
@@ -294,7 +294,7 @@ impl Shard {
             .iter()
             .map(|(&(r, s), &h)| (r, s, h))
             .collect();
-        log.append(vec![(self.ctx.clock.tick().0, encode_report(&rep))], 1);
+        log.append(vec![(self.ctx.clock.tick().0, encode_report(&rep))]);
     }
 
     /// Applies encoded remote ops of one origin stream.
