@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 
-use crate::entry::{Entry, Leftovers};
+use crate::entry::{Entry, Leftovers, Touched};
 use crate::hlc::{Dot, Hlc, RegionId};
 use crate::vv::VersionVector;
 
@@ -179,10 +179,13 @@ pub struct Replica {
     /// the entry in the general form: the entry is *settled* once the stable vector covers
     /// them (what the shard tracks per key).
     pub removals: VersionVector,
-    /// The last op merged, if it removed something: recorded in `removals` by
-    /// [`Replica::compact`] unless compaction leaves a plain or packed entry (as the shard
-    /// does: such a removal left nothing of itself).
-    pub last_removal: Option<Dot>,
+    /// The last op merged, if it removed something (or left a conflict), with its delta:
+    /// recorded in `removals` and `touched` by [`Replica::compact`] unless compaction leaves
+    /// a plain or packed entry (as the shard does: such a removal left nothing of itself).
+    pub last_removal: Option<(Dot, Entry)>,
+    /// The elements the recorded removals named (collection looks only at them, as the
+    /// shard's does); kept until a settled collection finds no leftover.
+    pub touched: Touched,
 }
 
 impl Replica {
@@ -198,6 +201,7 @@ impl Replica {
             acks: std::collections::BTreeMap::new(),
             removals: VersionVector::new(),
             last_removal: None,
+            touched: Touched::default(),
         }
     }
 
@@ -209,10 +213,10 @@ impl Replica {
             region: self.region,
         };
         let d = apply_local(&mut self.entry, dot, op).map(|d| (dot.hlc, d));
-        if d.as_ref()
-            .is_some_and(|(_, d)| d.removes() || self.entry.has_leftovers(d))
-        {
-            self.last_removal = Some(dot);
+        if let Some((_, delta)) = &d {
+            if delta.removes() || self.entry.has_leftovers(delta) {
+                self.last_removal = Some((dot, delta.clone()));
+            }
         }
         d
     }
@@ -229,10 +233,11 @@ impl Replica {
         self.entry.merge(delta);
         self.received.set_max(origin, hlc);
         if delta.removes() || self.entry.has_leftovers(delta) {
-            self.last_removal = Some(Dot {
+            let dot = Dot {
                 hlc,
                 region: origin,
-            });
+            };
+            self.last_removal = Some((dot, delta.clone()));
         }
         true
     }
@@ -254,13 +259,17 @@ impl Replica {
     pub fn collect(&mut self, regions: &[RegionId]) -> Option<(Hlc, Entry)> {
         let stable = self.stable(regions);
         let settled = self.removals.iter().all(|(r, h)| stable.get(r) >= h);
-        self.entry.compact_stable(&self.received, &stable, settled);
+        self.entry
+            .compact_stable_in(&self.received, &stable, settled, &self.touched);
         if !settled {
             return None;
         }
         self.removals = VersionVector::new();
-        match self.entry.leftovers(&stable) {
-            Leftovers::None => None,
+        match self.entry.leftovers_in(&stable, &self.touched) {
+            Leftovers::None => {
+                self.touched = Touched::default();
+                None
+            }
             Leftovers::Wait(dots) => {
                 for d in dots {
                     self.removals.add(d);
@@ -270,10 +279,11 @@ impl Replica {
             Leftovers::Collect(d) => {
                 self.clock = Hlc::tick(self.clock, 0);
                 self.entry.merge(&d);
-                self.last_removal = Some(Dot {
+                let dot = Dot {
                     hlc: self.clock,
                     region: self.region,
-                });
+                };
+                self.last_removal = Some((dot, d.clone()));
                 self.compact();
                 Some((self.clock, d))
             }
@@ -283,9 +293,10 @@ impl Replica {
     /// Compacts with this replica's received vector.
     pub fn compact(&mut self) {
         self.entry.compact(&self.received, false);
-        if let Some(d) = self.last_removal.take() {
+        if let Some((dot, delta)) = self.last_removal.take() {
             if matches!(self.entry, Entry::Full(_)) {
-                self.removals.add(d);
+                self.removals.add(dot);
+                self.touched.add(&delta);
             }
         }
     }

@@ -218,6 +218,82 @@ pub struct Full {
     pub xents: Vec<ExpiryWrite>,
 }
 
+/// The elements of one key that removals and conflicts merged since its last settled
+/// collection named (see [`Entry::compact_stable_in`]): set members, hash fields and
+/// sorted-set members, or all of them after a key-level floor or past a cap.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Touched {
+    all: bool,
+    names: Full,
+    count: usize,
+}
+
+impl Touched {
+    /// Most names kept; past it, collection looks at the whole entry.
+    pub const CAP: usize = 4096;
+
+    /// Every element.
+    pub fn all() -> Touched {
+        Touched {
+            all: true,
+            ..Touched::default()
+        }
+    }
+
+    /// Adds what `delta` names (a key floor or a list change: everything).
+    pub fn add(&mut self, delta: &Entry) {
+        if self.all {
+            return;
+        }
+        let d = match delta {
+            Entry::Full(d) => d,
+            // A plain delta is one write of the string: key-level, always looked at.
+            Entry::Plain { .. } => return,
+            Entry::Packed(_) => {
+                *self = Touched::all();
+                return;
+            }
+        };
+        if !d.floor.is_empty() || d.list.is_some() {
+            *self = Touched::all();
+            return;
+        }
+        for k in d.members.keys() {
+            if !self.names.members.contains_key(k) {
+                self.names.members.insert(k.clone(), MemberState::default());
+                self.count += 1;
+            }
+        }
+        for c in [Coll::Hash, Coll::ZSet] {
+            for k in d.coll(c).keys() {
+                if !self.names.coll(c).contains_key(k) {
+                    self.names
+                        .coll_mut(c)
+                        .insert(k.clone(), FieldState::default());
+                    self.count += 1;
+                }
+            }
+        }
+        if self.count > Self::CAP {
+            *self = Touched::all();
+        }
+    }
+
+    /// Adds everything `other` names.
+    pub fn merge(&mut self, other: &Touched) {
+        if other.all {
+            *self = Touched::all();
+        } else {
+            self.add(&Entry::Full(Box::new(other.names.clone())));
+        }
+    }
+
+    /// The names, or `None` for everything.
+    pub(crate) fn only(&self) -> Option<&Full> {
+        (!self.all).then_some(&self.names)
+    }
+}
+
 /// What [`Entry::leftovers`] found.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Leftovers {
@@ -1066,7 +1142,22 @@ impl Entry {
         stable: &VersionVector,
         settled: bool,
     ) -> bool {
-        if self.compact_only(received, false, None) {
+        self.compact_stable_in(received, stable, settled, &Touched::all())
+    }
+
+    /// [`Entry::compact_stable`] looking only at the set members, hash fields and
+    /// sorted-set members in `touched` (what the removals and conflicts merged since the
+    /// key was last settled named): the others hold no removal metadata that can have
+    /// become collectable, so a big collection costs what its recent removals touched.
+    /// Key-level metadata and the list are always looked at.
+    pub fn compact_stable_in(
+        &mut self,
+        received: &VersionVector,
+        stable: &VersionVector,
+        settled: bool,
+        touched: &Touched,
+    ) -> bool {
+        if self.compact_only(received, false, touched.only()) {
             return true;
         }
         let Entry::Full(f) = self else { return false };
@@ -1078,11 +1169,28 @@ impl Entry {
         }
         if settled {
             f.reg.drop_floored(&mut f.cfloor);
-            for s in f.fields.values_mut().chain(f.zset.values_mut()) {
-                s.reg.drop_floored(&mut s.cfloor);
+            match touched.only() {
+                None => {
+                    for s in f.fields.values_mut().chain(f.zset.values_mut()) {
+                        s.reg.drop_floored(&mut s.cfloor);
+                    }
+                    f.fields.retain(|_, s| !s.is_dead());
+                    f.zset.retain(|_, s| !s.is_dead());
+                }
+                Some(t) => {
+                    for c in [Coll::Hash, Coll::ZSet] {
+                        for k in t.coll(c).keys() {
+                            let map = f.coll_mut(c);
+                            if let Some(s) = map.get_mut(k) {
+                                s.reg.drop_floored(&mut s.cfloor);
+                                if s.is_dead() {
+                                    map.remove(k);
+                                }
+                            }
+                        }
+                    }
+                }
             }
-            f.fields.retain(|_, s| !s.is_dead());
-            f.zset.retain(|_, s| !s.is_dead());
         }
         self.normalize();
         self.pack();
@@ -1135,6 +1243,12 @@ impl Entry {
     /// empties the winner would show it again in a region that still holds it), and
     /// concurrent adds of one set member or field (they decide add-wins races).
     pub fn leftovers(&self, stable: &VersionVector) -> Leftovers {
+        self.leftovers_in(stable, &Touched::all())
+    }
+
+    /// [`Entry::leftovers`] looking only at the hash fields and sorted-set members in
+    /// `touched` (concurrent writes of a field come from merges the shard records there).
+    pub fn leftovers_in(&self, stable: &VersionVector, touched: &Touched) -> Leftovers {
         let Entry::Full(f) = self else {
             return Leftovers::None;
         };
@@ -1170,7 +1284,11 @@ impl Entry {
             }
         }
         for c in [Coll::Hash, Coll::ZSet] {
-            for (k, s) in f.coll(c) {
+            let named: Box<dyn Iterator<Item = (&Member, &FieldState)>> = match touched.only() {
+                None => Box::new(f.coll(c).iter()),
+                Some(t) => Box::new(t.coll(c).keys().filter_map(|k| f.coll(c).get_key_value(k))),
+            };
+            for (k, s) in named {
                 if s.reg.bases.len() > 1 && check(&mut s.reg.bases.iter().map(|b| b.dot)) {
                     let mut floor = VersionVector::new();
                     for b in &s.reg.bases[1..] {

@@ -22,7 +22,7 @@ pub mod arbitrary;
 pub mod arbitrary_list;
 
 pub use entry::{
-    Base, Entry, Expiry, FieldState, Full, Kind, Leftovers, Member, MemberState, NumError,
+    Base, Entry, Expiry, FieldState, Full, Kind, Leftovers, Member, MemberState, NumError, Touched,
 };
 pub use fields::FieldNumError;
 pub use hlc::{Dot, Hlc, RegionId};

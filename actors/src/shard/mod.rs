@@ -211,7 +211,7 @@ impl Shard {
             // A removal that left the entry plain or packed left nothing of itself (no
             // floor, no counter floor, no tombstone): nothing can wait for it. Nor can a
             // conflict in such an entry be left over.
-            self.gc.add(slot, key, op);
+            self.gc.add(slot, key, op, Some(delta));
         }
     }
 
@@ -253,7 +253,7 @@ impl Shard {
             let Some(e) = self.keys.get_mut(d.slot, &d.key) else {
                 continue;
             };
-            if e.compact_stable(&received, &d.stable, d.settled) {
+            if e.compact_stable_in(&received, &d.stable, d.settled, &d.touched) {
                 self.keys.remove(d.slot, &d.key);
                 self.stats.gc_collected += 1;
                 continue;
@@ -261,12 +261,13 @@ impl Shard {
             if !d.settled {
                 continue;
             }
-            match e.leftovers(&d.stable) {
+            match e.leftovers_in(&d.stable, &d.touched) {
                 Leftovers::None => {}
                 Leftovers::Wait(dots) => {
                     for dot in dots {
-                        self.gc.add(d.slot, &d.key, dot);
+                        self.gc.add(d.slot, &d.key, dot, None);
                     }
+                    self.gc.retouch(d.slot, &d.key, &d.touched);
                 }
                 Leftovers::Collect(delta) => {
                     // An op like a write: every region drops the leftovers, so none can
@@ -275,6 +276,7 @@ impl Shard {
                     let hlc = self.ctx.clock.tick().0;
                     self.stats.gc_leftover_ops += 1;
                     self.replicate(d.slot, &d.key, hlc, &delta);
+                    self.gc.retouch(d.slot, &d.key, &d.touched);
                 }
             }
         }
