@@ -1,5 +1,24 @@
 //! Helpers shared by the collection commands: the element cursor of HSCAN/SSCAN/ZSCAN, random
-//! sampling for HRANDFIELD/SRANDMEMBER/ZRANDMEMBER/SPOP, and the shard's random source.
+//! sampling for HRANDFIELD/SRANDMEMBER/ZRANDMEMBER/SPOP, Redis's index ranges, and the
+//! shard's random source.
+
+/// Redis's index range (LRANGE/LTRIM, ZRANGE by rank): negative indices count from the
+/// end, the range is clamped to the collection; `None` when it is empty.
+pub(crate) fn index_range(start: i64, stop: i64, len: usize) -> Option<(usize, usize)> {
+    let len = len as i64;
+    let mut start = if start < 0 { len + start } else { start };
+    let mut stop = if stop < 0 { len + stop } else { stop };
+    if start < 0 {
+        start = 0;
+    }
+    if start > stop || start >= len {
+        return None;
+    }
+    if stop >= len {
+        stop = len - 1;
+    }
+    Some((start as usize, stop as usize))
+}
 
 /// Collections up to this size are returned whole by one *SCAN call with cursor 0, as Redis
 /// does for its compact (listpack/intset) encodings.

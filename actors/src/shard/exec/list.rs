@@ -6,26 +6,9 @@ use crdt::Kind;
 use resp::cmd::ListEnd;
 use resp::{Command, ReplyWriter};
 
+use super::coll::index_range;
 use super::WRONGTYPE;
 use crate::shard::Shard;
-
-/// Redis's list index rules for LTRIM: the indices of `start..=stop` (negative from the end)
-/// clamped to the list; `None` when empty.
-fn trim_range(start: i64, stop: i64, len: usize) -> Option<(usize, usize)> {
-    let len = len as i64;
-    let mut start = if start < 0 { len + start } else { start };
-    let mut stop = if stop < 0 { len + stop } else { stop };
-    if start < 0 {
-        start = 0;
-    }
-    if start > stop || start >= len {
-        return None;
-    }
-    if stop >= len {
-        stop = len - 1;
-    }
-    Some((start as usize, stop as usize))
-}
 
 impl Shard {
     /// Executes a list command; gives any other command back.
@@ -181,7 +164,7 @@ impl Shard {
                 Some(k) if k != Kind::List => w.error(WRONGTYPE),
                 Some(_) => {
                     let len = self.keys.get(slot, &key).map_or(0, |e| e.list_len());
-                    let idx: Vec<usize> = match trim_range(start, stop, len) {
+                    let idx: Vec<usize> = match index_range(start, stop, len) {
                         None => (0..len).collect(),
                         Some((a, b)) => (0..a).chain(b + 1..len).collect(),
                     };

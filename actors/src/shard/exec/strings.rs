@@ -31,6 +31,19 @@ fn byte_range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
 }
 
 impl Shard {
+    /// The current string value of `key` before a write that edits it in place (SETRANGE,
+    /// SETBIT): `None` if the key does not exist, `Err` if it holds another type.
+    fn string_for_write(&mut self, slot: u16, key: &[u8], now: u64) -> Result<Option<Vec<u8>>, ()> {
+        match self.kind_for_write(slot, key, now) {
+            None => Ok(None),
+            Some(Kind::String) => Ok(self
+                .keys
+                .get(slot, key)
+                .and_then(|e| e.string_value().map(|v| v.into_owned()))),
+            Some(_) => Err(()),
+        }
+    }
+
     /// Executes a string command added for issue 3; gives any other command back.
     pub(super) fn exec_strings(
         &mut self,
@@ -151,13 +164,8 @@ impl Shard {
         now: u64,
         w: &mut ReplyWriter,
     ) {
-        let cur = match self.kind_for_write(slot, key, now) {
-            None => None,
-            Some(Kind::String) => self
-                .keys
-                .get(slot, key)
-                .and_then(|e| e.string_value().map(|v| v.into_owned())),
-            Some(_) => return w.error(WRONGTYPE),
+        let Ok(cur) = self.string_for_write(slot, key, now) else {
+            return w.error(WRONGTYPE);
         };
         if value.is_empty() {
             // Nothing to write: Redis does not create the key, and reports the length.
@@ -205,13 +213,8 @@ impl Shard {
         now: u64,
         w: &mut ReplyWriter,
     ) {
-        let cur = match self.kind_for_write(slot, key, now) {
-            None => None,
-            Some(Kind::String) => self
-                .keys
-                .get(slot, key)
-                .and_then(|e| e.string_value().map(|v| v.into_owned())),
-            Some(_) => return w.error(WRONGTYPE),
+        let Ok(cur) = self.string_for_write(slot, key, now) else {
+            return w.error(WRONGTYPE);
         };
         let mut v = cur.unwrap_or_default();
         let byte = (offset >> 3) as usize;

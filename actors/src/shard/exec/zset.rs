@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use crdt::{Entry, FieldNumError, Kind};
 use resp::{Command, ReplyWriter};
 
-use super::coll::{sample, write_scan};
+use super::coll::{index_range, sample, write_scan};
 use super::hash::MAX_SAMPLE;
 use super::WRONGTYPE;
 use crate::shard::Shard;
@@ -28,23 +28,6 @@ fn sorted(e: &Entry) -> Vec<(f64, &[u8])> {
             .then_with(|| a.1.cmp(b.1))
     });
     v
-}
-
-/// Redis's rank range: negative indices count from the end; an empty range is `None`.
-fn rank_range(start: i64, stop: i64, len: usize) -> Option<(usize, usize)> {
-    let len = len as i64;
-    let mut start = if start < 0 { start + len } else { start };
-    let mut stop = if stop < 0 { stop + len } else { stop };
-    if start < 0 {
-        start = 0;
-    }
-    if start > stop || start >= len {
-        return None;
-    }
-    if stop >= len {
-        stop = len - 1;
-    }
-    Some((start as usize, stop as usize))
 }
 
 fn score_in(s: f64, min: &resp::ScoreBound, max: &resp::ScoreBound) -> bool {
@@ -126,7 +109,7 @@ fn select<'a>(
         all.reverse();
     }
     match by {
-        resp::ZRangeBy::Rank { start, stop } => match rank_range(*start, *stop, all.len()) {
+        resp::ZRangeBy::Rank { start, stop } => match index_range(*start, *stop, all.len()) {
             Some((a, b)) => all[a..=b].to_vec(),
             None => Vec::new(),
         },
