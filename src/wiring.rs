@@ -13,7 +13,10 @@ use actors::repl::{ReadResult, ReplLog};
 use actors::{GeoControl, LinkInfo, Node, NodeConfig};
 use bytes::Bytes;
 use crdt::RegionId;
-use georep::{Geo, GeoConfig, LocalLog, PeerSpec, Read, RemoteSink, TlsMaterial};
+use georep::{
+    Geo, GeoConfig, LocalLog, PeerSpec, Read, RemoteSink, Snapshot, SnapshotMeta, StateSync,
+    TlsMaterial,
+};
 
 /// A running region.
 pub struct Region {
@@ -103,6 +106,13 @@ impl LocalLog for Logs {
         }
     }
 
+    fn offset_after(&self, shard: u16, stamp: u64) -> Result<u64, u64> {
+        match self.0.get(shard as usize) {
+            Some(l) => l.offset_after(stamp),
+            None => Ok(1),
+        }
+    }
+
     fn acked(&self, peer: u8, shard: u16, offset: u64) {
         // The log keeps everything within its byte budget (so a peer that reconnects can
         // resume); acknowledgements tell it which trims cost a peer a full sync.
@@ -131,6 +141,68 @@ impl RemoteSink for Sink {
     }
 }
 
+/// Full sync: snapshots of the node's shards, and installing a peer's.
+struct State(Node);
+
+impl StateSync for State {
+    fn snapshot(&self) -> Pin<Box<dyn Future<Output = Result<Snapshot, String>> + Send>> {
+        let node = self.0.clone();
+        Box::pin(async move {
+            let s = node.snapshot().await?;
+            Ok(Snapshot {
+                meta: SnapshotMeta {
+                    offsets: s.offsets,
+                    received: s.received,
+                    origin_shards: s.origin_shards,
+                    seen: Vec::new(),
+                },
+                chunks: s.chunks,
+            })
+        })
+    }
+
+    fn install_begin(&self, _source: u8, attempt: u64) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        let node = self.0.clone();
+        Box::pin(async move { node.install_begin(attempt).await })
+    }
+
+    fn install_chunk(
+        &self,
+        attempt: u64,
+        data: Bytes,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> {
+        let node = self.0.clone();
+        Box::pin(async move { node.install_chunk(attempt, &data).await })
+    }
+
+    fn install_end(
+        &self,
+        attempt: u64,
+        source: u8,
+        meta: SnapshotMeta,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> {
+        let node = self.0.clone();
+        Box::pin(async move {
+            let r = node
+                .install_end(attempt, meta.received, meta.origin_shards)
+                .await?;
+            if r.lost_own_writes {
+                tracing::error!(
+                    source,
+                    "full sync: some writes of this region that the source had not received were already trimmed from the backlog; they are lost"
+                );
+            }
+            tracing::info!(
+                source,
+                entries = r.entries,
+                replayed_own_writes = r.replayed,
+                "full sync: this region's state was replaced by the source's"
+            );
+            Ok(())
+        })
+    }
+}
+
 /// The admin commands' view of the links.
 struct Control(Geo);
 
@@ -150,6 +222,7 @@ impl GeoControl for Control {
                         georep::LinkState::Connected => "connected",
                         georep::LinkState::Paused => "paused",
                         georep::LinkState::NeedsFullSync => "needs_full_sync",
+                        georep::LinkState::Syncing => "syncing",
                     }
                     .to_string(),
                     lag_ops: l.lag_ops,
@@ -222,6 +295,7 @@ async fn start_region(spec: RegionSpec) -> Result<Region, String> {
             cfg,
             Arc::new(Logs(node.logs().to_vec())),
             Arc::new(Sink(node.clone())),
+            Some(Arc::new(State(node.clone()))),
         )
         .await
         .map_err(|e| {

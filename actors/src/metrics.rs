@@ -243,6 +243,17 @@ pub async fn render(node: &Node) -> String {
     );
     family(
         &mut out,
+        "meridian_full_syncs_installed_total",
+        "counter",
+        "Full snapshots from a peer installed as this region's state.",
+        &one(node
+            .inner
+            .stats
+            .full_syncs_installed
+            .load(std::sync::atomic::Ordering::Relaxed)),
+    );
+    family(
+        &mut out,
         "meridian_remote_ops_applied_total",
         "counter",
         "Ops from other regions applied.",

@@ -134,6 +134,22 @@ pub struct NodeStats {
     pub net_input: AtomicU64,
     /// Bytes written to clients.
     pub net_output: AtomicU64,
+    /// Full snapshots installed (this region's data replaced by a peer's).
+    pub full_syncs_installed: AtomicU64,
+}
+
+/// A point-in-time copy of the node's state (see [`Node::snapshot`]).
+#[derive(Debug, Default)]
+pub struct NodeSnapshot {
+    /// Per shard: the offset its stream continues at.
+    pub offsets: Vec<u64>,
+    /// Per origin stream `(region, shard)`, this region's included: stamp of the last op
+    /// the state holds.
+    pub received: Vec<(u8, u16, u64)>,
+    /// Shard count per origin, this region's included.
+    pub origin_shards: Vec<(u8, u16)>,
+    /// The entries, in chunks (see [`crate::shard::sync::decode_chunk`]).
+    pub chunks: Vec<Bytes>,
 }
 
 pub(crate) struct Inner {
@@ -305,6 +321,107 @@ impl Node {
                 tracing::error!(error = %e, "a shard did not take remote ops");
             }
         }
+    }
+
+    /// A snapshot of every shard. The caller makes sure no remote batch is being applied
+    /// meanwhile (so every shard holds the same prefix of each origin stream).
+    pub async fn snapshot(&self) -> Result<NodeSnapshot, String> {
+        let me = self.inner.cfg.region.0;
+        let pending: Vec<_> = self
+            .inner
+            .shards
+            .iter()
+            .map(|s| s.send(crate::shard::sync::TakeSnapshot))
+            .collect();
+        let mut out = NodeSnapshot::default();
+        let mut received: BTreeMap<(u8, u16), u64> = BTreeMap::new();
+        let mut shards_of: BTreeMap<u8, u16> = BTreeMap::new();
+        shards_of.insert(me, self.inner.shards.len() as u16);
+        for (i, p) in pending.into_iter().enumerate() {
+            let s = p.await.map_err(|e| format!("shard {i}: {e}"))?;
+            out.offsets.push(s.offset);
+            received.insert((me, i as u16), s.own_stamp);
+            for (r, sh, h) in s.received {
+                // Equal in every shard when no batch is being applied; the lowest is the
+                // prefix every shard holds.
+                let e = received.entry((r, sh)).or_insert(h);
+                *e = (*e).min(h);
+            }
+            shards_of.extend(s.origin_shards);
+            out.chunks.extend(s.chunks);
+        }
+        out.received = received.into_iter().map(|((r, s), h)| (r, s, h)).collect();
+        out.origin_shards = shards_of.into_iter().collect();
+        Ok(out)
+    }
+
+    /// A full snapshot starts arriving (attempt `attempt`).
+    pub async fn install_begin(&self, attempt: u64) {
+        for s in &self.inner.shards {
+            let _ = s.send(crate::shard::sync::InstallBegin { attempt }).await;
+        }
+    }
+
+    /// One chunk of it: its entries go to the shards owning their slots.
+    pub async fn install_chunk(&self, attempt: u64, data: &[u8]) -> Result<(), String> {
+        let n = self.inner.shards.len();
+        let mut per: Vec<Vec<(u16, Vec<u8>, crdt::Entry)>> = vec![Vec::new(); n];
+        for (slot, key, e) in crate::shard::sync::decode_chunk(data)? {
+            per[self.inner.slot_map[slot as usize] as usize].push((slot, key, e));
+        }
+        for (i, entries) in per.into_iter().enumerate() {
+            if entries.is_empty() {
+                continue;
+            }
+            self.inner.shards[i]
+                .send(crate::shard::sync::InstallEntries { attempt, entries })
+                .await
+                .map_err(|e| format!("shard {i}: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// The snapshot is complete: it becomes every shard's state. The caller makes sure no
+    /// remote batch is being applied meanwhile.
+    pub async fn install_end(
+        &self,
+        attempt: u64,
+        received: Vec<(u8, u16, u64)>,
+        origin_shards: Vec<(u8, u16)>,
+    ) -> Result<crate::shard::sync::InstallReport, String> {
+        let pending: Vec<_> = self
+            .inner
+            .shards
+            .iter()
+            .map(|s| {
+                s.send(crate::shard::sync::InstallEnd {
+                    attempt,
+                    received: received.clone(),
+                    origin_shards: origin_shards.clone(),
+                })
+            })
+            .collect();
+        let mut total = crate::shard::sync::InstallReport::default();
+        let mut failed = None;
+        for (i, p) in pending.into_iter().enumerate() {
+            match p.await {
+                Ok(Ok(r)) => {
+                    total.entries += r.entries;
+                    total.replayed += r.replayed;
+                    total.lost_own_writes |= r.lost_own_writes;
+                }
+                Ok(Err(e)) => failed = Some(format!("shard {i}: {e}")),
+                Err(e) => failed = Some(format!("shard {i}: {e}")),
+            }
+        }
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        self.inner
+            .stats
+            .full_syncs_installed
+            .fetch_add(1, Ordering::Relaxed);
+        Ok(total)
     }
 
     /// Accepts clients on `listener` until the system stops, handing each connection to one

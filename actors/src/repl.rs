@@ -190,6 +190,12 @@ struct Inner {
     starts: VecDeque<u64>,
     /// Bytes ever appended.
     appended: u64,
+    /// Stamp of the newest op trimmed (0: none yet).
+    trimmed_hlc: u64,
+    /// Stamp of the newest op appended (0: none yet).
+    last_hlc: u64,
+    /// Trimming unacknowledged ops was logged (until the peers catch up again).
+    warned: bool,
 }
 
 /// One shard's replication backlog.
@@ -213,6 +219,9 @@ impl ReplLog {
                 bytes: 0,
                 starts: VecDeque::new(),
                 appended: 0,
+                trimmed_hlc: 0,
+                last_hlc: 0,
+                warned: false,
             }),
             budget,
             head_tx,
@@ -250,25 +259,32 @@ impl ReplLog {
                 let start = g.appended;
                 g.starts.push_back(start);
                 g.appended += op.len() as u64;
+                g.last_hlc = g.last_hlc.max(hlc);
                 g.ops.push_back((hlc, op));
             }
             // Trim acknowledged ops eagerly only when over budget: keeping them costs nothing
             // extra below the budget and lets a restarted peer resume without a full sync.
             let before = g.first;
             while g.bytes > self.budget {
-                let Some((_, op)) = g.ops.pop_front() else {
+                let Some((hlc, op)) = g.ops.pop_front() else {
                     break;
                 };
+                g.trimmed_hlc = g.trimmed_hlc.max(hlc);
                 g.starts.pop_front();
                 g.bytes -= op.len();
                 g.first += 1;
             }
-            if g.first > keep_from && before < g.first {
+            if g.first <= keep_from {
+                g.warned = false;
+            } else if before < g.first && !g.warned {
+                // Once until the peers are caught up again: a long outage trims on every
+                // append.
+                g.warned = true;
                 tracing::warn!(
                     trimmed_upto = g.first,
                     lowest_acked = keep_from,
                     dropped_unacked = g.first - before.max(keep_from),
-                    "replication backlog over budget: dropped ops a peer has not acknowledged; it will need a full sync"
+                    "replication backlog over budget: dropping ops a peer has not acknowledged; it will need a full sync (logged once until the peers catch up)"
                 );
             }
             g.first + g.ops.len() as u64
@@ -331,6 +347,31 @@ impl ReplLog {
                 None => 0,
             },
         }
+    }
+
+    /// Stamp of the newest op appended (0 if none): a snapshot of the shard taken now holds
+    /// its stream up to this stamp.
+    pub fn last_hlc(&self) -> u64 {
+        self.lock().last_hlc
+    }
+
+    /// The offset of the first op stamped above `stamp` (the head if none), or
+    /// `Err(first_available)` if ops stamped above it were trimmed.
+    pub fn offset_after(&self, stamp: u64) -> Result<u64, u64> {
+        let g = self.lock();
+        if g.trimmed_hlc > stamp {
+            return Err(g.first);
+        }
+        // Stamps increase along the log.
+        let i = g.ops.partition_point(|(h, _)| *h <= stamp);
+        Ok(g.first + i as u64)
+    }
+
+    /// The held ops stamped above `stamp`, in order, and whether some were trimmed.
+    pub fn ops_after(&self, stamp: u64) -> (Vec<(u64, Bytes)>, bool) {
+        let g = self.lock();
+        let i = g.ops.partition_point(|(h, _)| *h <= stamp);
+        (g.ops.range(i..).cloned().collect(), g.trimmed_hlc > stamp)
     }
 
     /// A receiver that changes whenever ops are appended.
@@ -402,6 +443,25 @@ mod tests {
         assert_eq!(log.bytes_from(1), 30);
         assert_eq!(log.bytes_from(2), 30);
         assert_eq!(log.bytes_from(4), 10);
+    }
+
+    #[test]
+    fn offsets_and_ops_after_a_stamp_know_what_was_trimmed() {
+        let log = ReplLog::new(35, [2]);
+        assert_eq!(log.offset_after(0), Ok(1));
+        log.append((1..=3).map(op));
+        assert_eq!(log.last_hlc(), 3);
+        assert_eq!(log.offset_after(0), Ok(1));
+        assert_eq!(log.offset_after(2), Ok(3));
+        assert_eq!(log.offset_after(9), Ok(4));
+        let (ops, lost) = log.ops_after(1);
+        assert_eq!((ops.len(), lost), (2, false));
+        // Op 1 is trimmed: everything after stamp 1 is still there, not after stamp 0.
+        log.append([op(4)]);
+        assert_eq!(log.offset_after(1), Ok(2));
+        assert_eq!(log.offset_after(0), Err(2));
+        let (ops, lost) = log.ops_after(0);
+        assert_eq!((ops.len(), lost), (3, true));
     }
 
     #[test]

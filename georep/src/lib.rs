@@ -54,6 +54,54 @@ pub trait LocalLog: Send + Sync + 'static {
     /// Every peer has acknowledged shard's ops below `offset` for `peer` (lets the log trim / GC; may be a no-op).
     /// Called by `peer`'s link on each ack that advances; the log combines peers.
     fn acked(&self, peer: RegionId, shard: u16, offset: u64);
+    /// The offset of the first op stamped above `stamp` (the next offset if there is none),
+    /// or `Err(first_available)` when ops stamped above it were trimmed.
+    fn offset_after(&self, shard: u16, stamp: u64) -> Result<u64, u64>;
+}
+
+type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>;
+
+/// What a full snapshot holds besides its data: where the source's streams continue and
+/// how much of every origin's stream the state contains.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SnapshotMeta {
+    /// Per shard of the source: the offset its stream continues at after the snapshot.
+    pub offsets: Vec<u64>,
+    /// Per origin stream `(region, shard)`, the source's own included: the stamp of the
+    /// last op of it that the state holds (the stream is complete up to it).
+    pub received: Vec<(RegionId, u16, u64)>,
+    /// How many shards (streams) each origin named in `received` has.
+    pub origin_shards: Vec<(RegionId, u16)>,
+    /// Per region: the incarnations (processes) the source holds ops of.
+    pub seen: Vec<(RegionId, Vec<u64>)>,
+}
+
+/// A point-in-time copy of a region's state: opaque chunks plus [`SnapshotMeta`].
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    pub meta: SnapshotMeta,
+    pub chunks: Vec<bytes::Bytes>,
+}
+
+/// Full sync: taking a snapshot of the local state, and replacing the local state by a
+/// peer's. The links call `snapshot` and `install_end` while no remote batch is being
+/// applied, so every shard's state holds the same prefix of every origin stream.
+pub trait StateSync: Send + Sync + 'static {
+    /// The region's state now, with the log offsets it corresponds to.
+    fn snapshot(&self) -> BoxFuture<Result<Snapshot, String>>;
+    /// Snapshot attempt `attempt` from `source` starts arriving (dropping what an earlier
+    /// attempt left); the state in force stays until the end.
+    fn install_begin(&self, source: RegionId, attempt: u64) -> BoxFuture<()>;
+    /// One chunk of it (ignored if another attempt began since).
+    fn install_chunk(&self, attempt: u64, data: bytes::Bytes) -> BoxFuture<Result<(), String>>;
+    /// The whole snapshot arrived: it becomes the region's state (plus the region's own
+    /// writes that `meta` says the source did not have yet, replayed from its own log).
+    fn install_end(
+        &self,
+        attempt: u64,
+        source: RegionId,
+        meta: SnapshotMeta,
+    ) -> BoxFuture<Result<(), String>>;
 }
 
 /// Applies a remote region's ops locally. Must not return before the ops are applied (the ack follows it).
@@ -116,7 +164,10 @@ pub enum LinkState {
     Connecting,
     Connected,
     Paused,
+    /// The peer cannot resume our stream from our log; it needs a full snapshot.
     NeedsFullSync,
+    /// A full snapshot is being sent to the peer.
+    Syncing,
 }
 
 #[derive(Debug, Clone)]
@@ -137,6 +188,8 @@ pub struct LinkStatus {
     pub received_ops: u64,
     /// Successful outbound connections established (1 + reconnects).
     pub connects: u64,
+    /// Times our log could not resume this peer's copy of our stream (each needs a full
+    /// snapshot, from us or another member).
     pub full_syncs_needed: u64,
     pub last_error: Option<String>,
     pub inbound_connected: bool,
@@ -183,7 +236,15 @@ impl Bound {
     }
 
     /// Starts one `Link` actor per peer and the acceptor. Needs a running actix System.
-    pub fn start(self, log: Arc<dyn LocalLog>, sink: Arc<dyn RemoteSink>) -> Result<Geo, Error> {
+    /// With `state`, the region sends and takes full snapshots (a peer that restarted
+    /// empty, or that our log can no longer resume); without it, a stream our log cannot
+    /// resume stops in `NeedsFullSync`.
+    pub fn start(
+        self,
+        log: Arc<dyn LocalLog>,
+        sink: Arc<dyn RemoteSink>,
+        state: Option<Arc<dyn StateSync>>,
+    ) -> Result<Geo, Error> {
         let Bound {
             cfg,
             endpoint,
@@ -201,7 +262,14 @@ impl Bound {
             }
         }
         let revoked = Arc::new(tls::Revoked::new(cfg.tls.revoked.clone()));
+        if let Ok(mut m) = memory.lock() {
+            m.set_local(cfg.incarnation, state.is_some());
+        }
+        let gate = Arc::new(tokio::sync::RwLock::new(()));
         let shared = Arc::new(LinkShared {
+            memory: memory.clone(),
+            state: state.clone(),
+            gate: gate.clone(),
             revoked: revoked.clone(),
             region: cfg.region,
             incarnation: cfg.incarnation,
@@ -228,6 +296,8 @@ impl Bound {
             paused: paused.clone(),
             handshake_timeout: shared.handshake_timeout,
             revoked,
+            state,
+            gate,
         }));
         tracing::info!(region = cfg.region, name = %cfg.name, %local_addr, peers = cfg.peers.len(), "geo-replication started");
         Ok(Geo {
@@ -293,8 +363,9 @@ impl Geo {
         cfg: GeoConfig,
         log: Arc<dyn LocalLog>,
         sink: Arc<dyn RemoteSink>,
+        state: Option<Arc<dyn StateSync>>,
     ) -> Result<Geo, Error> {
-        Geo::bind(cfg)?.start(log, sink)
+        Geo::bind(cfg)?.start(log, sink, state)
     }
 
     pub fn local_addr(&self) -> SocketAddr {

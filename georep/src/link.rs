@@ -14,13 +14,23 @@ use tokio::task::{JoinHandle, JoinSet};
 use crate::proto::{self, HelloOutcome, OnRead, Poll};
 use crate::tls::{peer_is_region, region_dns_name, Revoked};
 use crate::wire::{self, code, Msg};
-use crate::{LinkState, LinkStatus, LocalLog, PeerSpec, ReceiverState, RegionId, RemoteSink};
+use crate::{
+    LinkState, LinkStatus, LocalLog, PeerSpec, ReceiverState, RegionId, RemoteSink, StateSync,
+};
+
+/// Held for reading while a remote batch is applied, for writing while a snapshot is taken
+/// or installed: every shard then holds the same prefix of every origin stream.
+pub(crate) type Gate = Arc<tokio::sync::RwLock<()>>;
 
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(2);
 
 /// What every link of this endpoint shares.
 pub(crate) struct LinkShared {
+    /// The acceptor's memory (which incarnations of a peer we hold ops of, our sync state).
+    pub memory: ReceiverState,
+    pub state: Option<Arc<dyn StateSync>>,
+    pub gate: Gate,
     /// Refused peer certificates (shared with the acceptor).
     pub revoked: Arc<Revoked>,
     pub region: RegionId,
@@ -87,8 +97,18 @@ enum OutEvent {
     Connected(quinn::Connection),
     Resumed(Vec<u64>),
     Sent(u64),
-    Acked { shard: u16, next: u64, newly: u64 },
-    FullSync { shard: u16 },
+    Acked {
+        shard: u16,
+        next: u64,
+        newly: u64,
+    },
+    FullSync {
+        shard: u16,
+    },
+    /// Sending the peer a full snapshot.
+    Syncing,
+    /// The snapshot went out; the stream continues at these offsets.
+    SnapshotSent(Vec<u64>),
     Closed(String),
 }
 
@@ -98,7 +118,13 @@ enum OutEvent {
 pub(crate) enum In {
     Connected(quinn::Connection),
     Received(u64),
-    Closed { id: usize, error: Option<String> },
+    Closed {
+        id: usize,
+        error: Option<String>,
+    },
+    /// This region installed a full snapshot from another peer: this peer's stream must
+    /// be resumed from what the snapshot holds, so its connection is closed (it redials).
+    Resync,
 }
 
 #[derive(Message)]
@@ -124,6 +150,7 @@ pub(crate) struct Link {
     /// Next offset the peer expects, per shard (from HelloAck and acks).
     acked: Vec<u64>,
     full_sync: Vec<bool>,
+    syncing: bool,
     /// Bumped per dial and on pause, so late events of old tasks are ignored.
     gen: u64,
     task: Option<JoinHandle<()>>,
@@ -149,6 +176,7 @@ impl Link {
             sh,
             acked: vec![1; shards],
             full_sync: vec![false; shards],
+            syncing: false,
             gen: 0,
             task: None,
             conn: None,
@@ -202,6 +230,8 @@ impl Link {
     fn state(&self) -> LinkState {
         if self.paused {
             LinkState::Paused
+        } else if self.syncing {
+            LinkState::Syncing
         } else if self.full_sync.iter().any(|&b| b) {
             LinkState::NeedsFullSync
         } else if self.handshaken {
@@ -244,6 +274,8 @@ impl Handler<Out> for Link {
                 for (a, r) in self.acked.iter_mut().zip(resume) {
                     *a = r.max(1);
                 }
+                // The peer's needs are resumable again (from our log or a snapshot).
+                self.full_sync.iter_mut().for_each(|f| *f = false);
                 tracing::info!(peer = self.peer.id, name = %self.peer.name, "geo-link connected");
             }
             OutEvent::Sent(n) => self.sent_ops += n,
@@ -261,8 +293,17 @@ impl Handler<Out> for Link {
                     }
                 }
             }
+            OutEvent::Syncing => self.syncing = true,
+            OutEvent::SnapshotSent(offsets) => {
+                self.syncing = false;
+                self.full_sync.iter_mut().for_each(|f| *f = false);
+                for (a, o) in self.acked.iter_mut().zip(offsets) {
+                    *a = o.max(1);
+                }
+            }
             OutEvent::Closed(err) => {
                 self.task = None;
+                self.syncing = false;
                 if let Some(c) = self.conn.take() {
                     c.close(var(code::DONE), b"link closed");
                 }
@@ -297,6 +338,11 @@ impl Handler<In> for Link {
                 }
             }
             In::Received(n) => self.received_ops += n,
+            In::Resync => {
+                if let Some(c) = self.inbound.take() {
+                    c.close(var(code::REPLACED), b"full sync: resume from the snapshot");
+                }
+            }
             In::Closed { id, error } => {
                 if self.inbound.as_ref().map(|c| c.stable_id()) == Some(id) {
                     self.inbound = None;
@@ -416,6 +462,11 @@ async fn stream(
 ) -> Result<(), String> {
     let (mut send, mut recv) = conn.open_bi().await.map_err(|e| e.to_string())?;
     let shards = sh.log.shards();
+    let seen = sh
+        .memory
+        .lock()
+        .map(|m| m.seen(peer.id))
+        .unwrap_or_default();
     write_frame(
         &mut send,
         &Msg::Hello {
@@ -423,18 +474,50 @@ async fn stream(
             region: sh.region,
             incarnation: sh.incarnation,
             shards,
+            seen,
         },
     )
     .await?;
     let reply = tokio::time::timeout(sh.handshake_timeout, read_frame(&mut recv))
         .await
         .map_err(|_| "handshake timed out".to_string())??;
-    let resume = match reply {
-        Some(Msg::HelloAck { resume }) => resume,
+    let (mut resume, after, snapshot) = match reply {
+        Some(Msg::HelloAck {
+            resume,
+            after,
+            snapshot,
+        }) => (resume, after, snapshot),
         Some(Msg::Refused { reason }) => return Err(format!("refused by peer: {reason}")),
         Some(other) => return Err(format!("unexpected handshake reply {other:?}")),
         None => return Err("peer closed during handshake".into()),
     };
+    if snapshot {
+        resume = send_snapshot(sh, peer, gen, link, &mut send).await?;
+    } else {
+        for (shard, r) in resume.iter_mut().enumerate() {
+            if *r != 0 {
+                continue;
+            }
+            // The peer took a full sync: it holds our stream up to a stamp, not an offset.
+            let stamp = after.get(shard).copied().unwrap_or(0);
+            match sh.log.offset_after(shard as u16, stamp) {
+                Ok(o) => *r = o,
+                Err(first_available) => {
+                    return needs_sync(
+                        peer,
+                        gen,
+                        link,
+                        &mut send,
+                        shard as u16,
+                        format!(
+                            "shard {shard}: ops after stamp {stamp} were trimmed (oldest held offset {first_available})"
+                        ),
+                    )
+                    .await;
+                }
+            }
+        }
+    }
     let mut sender = proto::Sender::new(shards, sh.batch_max_bytes, sh.batch_max_delay);
     sender.on_hello_ack(&resume).map_err(|e| e.to_string())?;
     link.do_send(Out {
@@ -505,6 +588,20 @@ async fn stream(
                     OnRead::NeedsFullSync {
                         needed,
                         first_available,
+                    } if sh.state.is_some() => {
+                        return needs_sync(
+                            peer,
+                            gen,
+                            link,
+                            &mut send,
+                            shard,
+                            format!("shard {shard}: offset {needed} was trimmed (oldest held {first_available})"),
+                        )
+                        .await;
+                    }
+                    OnRead::NeedsFullSync {
+                        needed,
+                        first_available,
                     } => {
                         tracing::error!(
                             peer = peer.id,
@@ -552,6 +649,102 @@ async fn stream(
     }
 }
 
+/// Our log cannot resume the peer's copy of our stream: tell it (it then asks the next
+/// peer it hears from for a full snapshot) and end the connection.
+async fn needs_sync(
+    peer: &PeerSpec,
+    gen: u64,
+    link: &Addr<Link>,
+    send: &mut quinn::SendStream,
+    shard: u16,
+    reason: String,
+) -> Result<(), String> {
+    tracing::warn!(peer = peer.id, %reason, "geo-link: the peer needs a full sync (our backlog no longer holds what it lacks)");
+    link.do_send(Out {
+        gen,
+        ev: OutEvent::FullSync { shard },
+    });
+    let _ = write_frame(
+        send,
+        &Msg::NeedsSync {
+            reason: reason.clone(),
+        },
+    )
+    .await;
+    let _ = send.finish();
+    let _ = tokio::time::timeout(Duration::from_millis(500), send.stopped()).await;
+    Err(format!("peer needs a full sync: {reason}"))
+}
+
+/// The peer asked for a full snapshot: take one (remote applies held off meanwhile) and
+/// send it; returns the offsets our stream continues at.
+async fn send_snapshot(
+    sh: &LinkShared,
+    peer: &PeerSpec,
+    gen: u64,
+    link: &Addr<Link>,
+    send: &mut quinn::SendStream,
+) -> Result<Vec<u64>, String> {
+    let Some(state) = &sh.state else {
+        return Err("the peer asked for a full snapshot; this region cannot send one".into());
+    };
+    let own = sh
+        .memory
+        .lock()
+        .map(|m| m.sync_state().clone())
+        .map_err(|_| "receiver state poisoned".to_string())?;
+    if own != proto::SyncState::Idle {
+        return Err(format!(
+            "the peer asked for a full snapshot while this region waits for its own ({own:?})"
+        ));
+    }
+    link.do_send(Out {
+        gen,
+        ev: OutEvent::Syncing,
+    });
+    let started = Instant::now();
+    let mut snap = {
+        let _held = sh.gate.write().await;
+        state.snapshot().await?
+    };
+    snap.meta.seen = sh
+        .memory
+        .lock()
+        .map(|m| m.seen_all(sh.region))
+        .unwrap_or_default();
+    let bytes: usize = snap.chunks.iter().map(|c| c.len()).sum();
+    write_frame(
+        send,
+        &Msg::SnapshotBegin {
+            meta: snap.meta.clone(),
+            chunks: snap.chunks.len() as u64,
+        },
+    )
+    .await?;
+    for data in snap.chunks {
+        write_frame(send, &Msg::SnapshotChunk { data }).await?;
+    }
+    write_frame(send, &Msg::SnapshotEnd).await?;
+    let offsets = snap.meta.offsets;
+    if offsets.len() != sh.log.shards() as usize {
+        return Err("snapshot offsets do not match the shard count".into());
+    }
+    for (shard, &o) in offsets.iter().enumerate() {
+        sh.log.acked(peer.id, shard as u16, o);
+    }
+    tracing::info!(
+        peer = peer.id,
+        bytes,
+        ms = started.elapsed().as_millis() as u64,
+        "sent a full snapshot; the stream continues from it"
+    );
+    link.do_send(Out {
+        gen,
+        ev: OutEvent::SnapshotSent(offsets.clone()),
+    });
+    Ok(offsets)
+}
+
 /// What the acceptor and its connection tasks need.
 pub(crate) struct AcceptCtx {
     pub region: RegionId,
@@ -563,6 +756,8 @@ pub(crate) struct AcceptCtx {
     pub handshake_timeout: Duration,
     /// Refused peer certificates (shared with the links).
     pub revoked: Arc<Revoked>,
+    pub state: Option<Arc<dyn StateSync>>,
+    pub gate: Gate,
 }
 
 pub(crate) async fn accept_loop(ctx: AcceptCtx) {
@@ -628,6 +823,7 @@ async fn inbound(
         region,
         incarnation,
         shards,
+        seen,
     }) = hello
     else {
         return Err("expected hello".into());
@@ -653,13 +849,26 @@ async fn inbound(
         refuse(&mut send, conn, format!("certificate {fp} is revoked")).await;
         return Ok(());
     }
-    let outcome = match ctx.memory.lock() {
-        Ok(mut m) => m.hello(region, incarnation, shards),
-        Err(_) => HelloOutcome::Refuse("receiver state poisoned".into()),
+    // While another peer sends us a full snapshot, hold this one's handshake a while
+    // (a small snapshot is over in moments), then let it redial.
+    let waited = Instant::now();
+    let outcome = loop {
+        let o = match ctx.memory.lock() {
+            Ok(mut m) => m.hello(region, incarnation, shards, &seen),
+            Err(_) => HelloOutcome::Refuse("receiver state poisoned".into()),
+        };
+        match o {
+            HelloOutcome::Busy(_) if waited.elapsed() < ctx.handshake_timeout / 2 => {
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+            o => break o,
+        }
     };
-    let resume = match outcome {
+    let (resume, after, snapshot) = match outcome {
         HelloOutcome::Accept {
             resume,
+            after,
+            snapshot,
             new_incarnation,
         } => {
             if new_incarnation {
@@ -669,31 +878,89 @@ async fn inbound(
                     "new incarnation of origin: offsets restart at 1"
                 );
             }
-            resume
+            (resume, after, snapshot)
+        }
+        HelloOutcome::Busy(reason) => {
+            tracing::info!(origin = region, %reason, "asking a peer to redial later");
+            let _ = write_frame(&mut send, &Msg::Refused { reason }).await;
+            let _ = send.finish();
+            conn.close(var(code::REFUSED), b"busy");
+            return Ok(());
         }
         HelloOutcome::Refuse(reason) => {
             refuse(&mut send, conn, reason).await;
             return Ok(());
         }
     };
+    let attempt = snapshot.as_ref().map(|s| s.1);
+    let res = accepted(
+        ctx,
+        conn,
+        (&mut send, &mut recv),
+        (region, incarnation, shards),
+        link,
+        (resume, after, snapshot),
+        origin_out,
+    )
+    .await;
+    if let Some(a) = attempt {
+        // No-op once the snapshot was installed; otherwise the next peer is asked.
+        if let Ok(mut m) = ctx.memory.lock() {
+            m.sync_failed(a);
+        }
+    }
+    res
+}
+
+/// The handshake was accepted: (take the snapshot and) apply batches in order, and ack.
+async fn accepted(
+    ctx: &AcceptCtx,
+    conn: &quinn::Connection,
+    (send, recv): (&mut quinn::SendStream, &mut quinn::RecvStream),
+    (region, incarnation, shards): (RegionId, u64, u16),
+    link: &Addr<Link>,
+    (resume, after, snapshot): (Vec<u64>, Vec<u64>, Option<(String, u64)>),
+    origin_out: &mut Option<RegionId>,
+) -> Result<(), String> {
     if ctx.paused.load(Ordering::SeqCst) {
         conn.close(var(code::PAUSED), b"paused");
         return Ok(());
     }
-    write_frame(&mut send, &Msg::HelloAck { resume }).await?;
+    write_frame(
+        send,
+        &Msg::HelloAck {
+            resume,
+            after,
+            snapshot: snapshot.is_some(),
+        },
+    )
+    .await?;
     *origin_out = Some(region);
     link.do_send(In::Connected(conn.clone()));
+    if let Some((why, attempt)) = snapshot {
+        take_snapshot(ctx, recv, (region, incarnation), attempt, &why).await?;
+    }
 
     loop {
-        let (shard, first_offset, ops) = match read_frame(&mut recv).await? {
+        let (shard, first_offset, ops) = match read_frame(recv).await? {
             Some(Msg::Batch {
                 shard,
                 first_offset,
                 ops,
             }) => (shard, first_offset, ops),
+            Some(Msg::NeedsSync { reason }) => {
+                tracing::warn!(origin = region, %reason, "a peer cannot resume its stream to us: this region needs a full sync");
+                if let Ok(mut m) = ctx.memory.lock() {
+                    m.need_sync(format!(
+                        "region {region} cannot resume its stream: {reason}"
+                    ));
+                }
+                return Err(format!("peer needs to send a full sync: {reason}"));
+            }
             Some(other) => return Err(format!("unexpected message {other:?}")),
             None => return Ok(()),
         };
+        let _applying = ctx.gate.read().await;
         // Everything below the batch's end is applied once this batch is, so
         // acking it is truthful and never beyond what this sender sent.
         let end = first_offset.saturating_add(ops.len() as u64);
@@ -717,8 +984,9 @@ async fn inbound(
             // All duplicates: ack them so the sender moves on.
             None => end,
         };
+        drop(_applying);
         write_frame(
-            &mut send,
+            send,
             &Msg::Ack {
                 shard,
                 next_offset: next,
@@ -726,4 +994,62 @@ async fn inbound(
         )
         .await?;
     }
+}
+
+/// Receives a full snapshot from `region` and makes it this region's state.
+async fn take_snapshot(
+    ctx: &AcceptCtx,
+    recv: &mut quinn::RecvStream,
+    (region, incarnation): (RegionId, u64),
+    attempt: u64,
+    why: &str,
+) -> Result<(), String> {
+    let Some(state) = &ctx.state else {
+        return Err("asked for a snapshot without a state to install it in".into());
+    };
+    tracing::warn!(
+        source = region,
+        reason = why,
+        "taking a full sync: this region's data is replaced by the source's (its own writes the source lacks are replayed from the backlog; any no longer there are lost)"
+    );
+    let started = Instant::now();
+    let (meta, chunks) = match read_frame(recv).await? {
+        Some(Msg::SnapshotBegin { meta, chunks }) => (meta, chunks),
+        other => return Err(format!("expected a snapshot, got {other:?}")),
+    };
+    state.install_begin(region, attempt).await;
+    let mut bytes = 0usize;
+    for _ in 0..chunks {
+        match read_frame(recv).await? {
+            Some(Msg::SnapshotChunk { data }) => {
+                bytes += data.len();
+                state.install_chunk(attempt, data).await?;
+            }
+            other => return Err(format!("expected a snapshot chunk, got {other:?}")),
+        }
+    }
+    match read_frame(recv).await? {
+        Some(Msg::SnapshotEnd) => {}
+        other => return Err(format!("expected the end of the snapshot, got {other:?}")),
+    }
+    {
+        let _held = ctx.gate.write().await;
+        state.install_end(attempt, region, meta.clone()).await?;
+        ctx.memory
+            .lock()
+            .map_err(|_| "receiver state poisoned".to_string())?
+            .synced(ctx.region, region, incarnation, &meta);
+    }
+    for (&id, l) in ctx.links.iter() {
+        if id != region {
+            l.do_send(In::Resync);
+        }
+    }
+    tracing::info!(
+        source = region,
+        bytes,
+        ms = started.elapsed().as_millis() as u64,
+        "full sync installed; streams resume from it"
+    );
+    Ok(())
 }

@@ -33,6 +33,8 @@ pub enum ProtoError {
     },
     #[error("offset overflow")]
     Overflow,
+    #[error("stream superseded (the origin restarted, or this region took a full sync)")]
+    Superseded,
 }
 
 /// What the sender wants the shell to do for one shard.
@@ -293,24 +295,74 @@ pub fn lag_ms(now_ms: u64, oldest_unacked_hlc: Option<u64>) -> u64 {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HelloOutcome {
     Accept {
+        /// Per shard: the next offset expected, or 0 when only `after` is known.
         resume: Vec<u64>,
+        /// Per shard: with `resume` 0, the stamp everything up to which is held.
+        after: Vec<u64>,
+        /// Why this region wants a full snapshot from the dialer first, if it does, and
+        /// the attempt's number (for [`ReceiverMemory::sync_failed`]).
+        snapshot: Option<(String, u64)>,
         /// The origin restarted (or is new): offsets begin again at 1.
         new_incarnation: bool,
     },
+    /// Another origin is sending this region a full snapshot; try again shortly.
+    Busy(String),
     Refuse(String),
 }
 
 #[derive(Debug, Clone)]
 struct OriginState {
-    incarnation: u64,
+    /// `None` after a full sync, until the origin's next `Hello`: its stream is then
+    /// resumed by stamp (`after`), whatever its incarnation.
+    incarnation: Option<u64>,
+    /// Per shard: next expected offset; 0 = not known yet (take the first batch's).
     next: Vec<u64>,
+    /// Per shard: stamp the state holds the stream up to (used while `next` is 0).
+    after: Vec<u64>,
 }
 
-/// What the receiver remembers per origin across connections (in memory):
-/// the next expected offset per shard of the origin's current incarnation.
-#[derive(Debug, Clone, Default)]
+/// Whether this region waits for a full snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SyncState {
+    Idle,
+    /// Needed, for this reason; the next peer to connect is asked for one.
+    Needed(String),
+    /// Being received from this origin (attempt number).
+    InProgress(RegionId, String, u64),
+}
+
+/// Incarnations remembered per origin (the newest ones).
+const SEEN_MAX: usize = 4;
+
+/// What the receiver remembers per origin across connections (in memory): the next
+/// expected offset per shard of the origin's current incarnation, which incarnations of
+/// each region it holds ops of, and whether it waits for a full snapshot.
+#[derive(Debug, Clone)]
 pub struct ReceiverMemory {
     origins: HashMap<RegionId, OriginState>,
+    seen: HashMap<RegionId, Vec<u64>>,
+    /// This process's incarnation.
+    me: u64,
+    /// Whether full snapshots can be installed here.
+    can_sync: bool,
+    /// A full snapshot was installed since this process started.
+    synced: bool,
+    sync: SyncState,
+    attempts: u64,
+}
+
+impl Default for ReceiverMemory {
+    fn default() -> Self {
+        ReceiverMemory {
+            origins: HashMap::new(),
+            seen: HashMap::new(),
+            me: 0,
+            can_sync: false,
+            synced: false,
+            sync: SyncState::Idle,
+            attempts: 0,
+        }
+    }
 }
 
 /// Ops of a batch left to apply after dropping duplicates.
@@ -324,50 +376,200 @@ pub struct ToApply {
 /// Largest shard count a peer may announce (each shard costs a slot).
 pub const MAX_SHARDS: u16 = 16384;
 
+fn remember(list: &mut Vec<u64>, incarnation: u64) {
+    if !list.contains(&incarnation) {
+        list.push(incarnation);
+        if list.len() > SEEN_MAX {
+            list.remove(0);
+        }
+    }
+}
+
 impl ReceiverMemory {
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Handles a `Hello` (identity already checked by the shell).
-    pub fn hello(&mut self, origin: RegionId, incarnation: u64, shards: u16) -> HelloOutcome {
+    /// This process's incarnation, and whether it can install full snapshots.
+    pub fn set_local(&mut self, incarnation: u64, can_sync: bool) {
+        self.me = incarnation;
+        self.can_sync = can_sync;
+    }
+
+    /// Handles a `Hello` (identity already checked by the shell). `seen`: the incarnations
+    /// of this region the dialer holds ops of; one that is not ours means this process
+    /// started after another one whose writes the dialer has, so it needs a full snapshot.
+    pub fn hello(
+        &mut self,
+        origin: RegionId,
+        incarnation: u64,
+        shards: u16,
+        seen: &[u64],
+    ) -> HelloOutcome {
         if shards == 0 || shards > MAX_SHARDS {
             return HelloOutcome::Refuse(format!("bad shard count {shards}"));
         }
-        match self.origins.get_mut(&origin) {
-            Some(o) if o.incarnation == incarnation => {
-                if o.next.len() != shards as usize {
+        let mut snapshot = None;
+        if self.can_sync {
+            if let SyncState::InProgress(o, why, _) = &self.sync {
+                if *o != origin {
+                    return HelloOutcome::Busy(format!("taking a full sync from region {o}"));
+                }
+                // The same origin again: its last attempt failed.
+                self.sync = SyncState::Needed(why.clone());
+            }
+            if self.sync == SyncState::Idle && !self.synced && seen.iter().any(|&i| i != self.me) {
+                self.sync = SyncState::Needed(format!(
+                    "region {origin} holds writes of an earlier process of this region \
+                     (this one started with empty memory)"
+                ));
+            }
+            if let SyncState::Needed(why) = &self.sync {
+                self.attempts += 1;
+                snapshot = Some((why.clone(), self.attempts));
+                self.sync = SyncState::InProgress(origin, why.clone(), self.attempts);
+            }
+        }
+        remember(self.seen.entry(origin).or_default(), incarnation);
+        let n = shards as usize;
+        let (resume, after, new_incarnation) = match self.origins.get_mut(&origin) {
+            Some(o) if o.incarnation == Some(incarnation) => {
+                if o.next.len() != n {
                     return HelloOutcome::Refuse(format!(
                         "shard count changed from {} to {shards} within one incarnation",
                         o.next.len()
                     ));
                 }
-                HelloOutcome::Accept {
-                    resume: o.next.clone(),
-                    new_incarnation: false,
-                }
+                (o.next.clone(), o.after.clone(), false)
+            }
+            Some(o) if o.incarnation.is_none() => {
+                // After a full sync: resume by stamp, whatever the incarnation.
+                o.incarnation = Some(incarnation);
+                o.next.resize(n, 0);
+                o.after.resize(n, 0);
+                (o.next.clone(), o.after.clone(), false)
             }
             _ => {
-                let next = vec![1; shards as usize];
+                let next = vec![1; n];
                 self.origins.insert(
                     origin,
                     OriginState {
-                        incarnation,
+                        incarnation: Some(incarnation),
                         next: next.clone(),
+                        after: vec![0; n],
                     },
                 );
-                HelloOutcome::Accept {
-                    resume: next,
-                    new_incarnation: true,
-                }
+                (next, vec![0; n], true)
+            }
+        };
+        HelloOutcome::Accept {
+            resume,
+            after,
+            snapshot,
+            new_incarnation,
+        }
+    }
+
+    /// The incarnations of `region` this region holds ops of (sent in our `Hello` to it).
+    pub fn seen(&self, region: RegionId) -> Vec<u64> {
+        self.seen.get(&region).cloned().unwrap_or_default()
+    }
+
+    /// Every region's remembered incarnations (sent with a snapshot), ours included.
+    pub fn seen_all(&self, us: RegionId) -> Vec<(RegionId, Vec<u64>)> {
+        let mut out: Vec<_> = self.seen.iter().map(|(&r, v)| (r, v.clone())).collect();
+        out.push((us, vec![self.me]));
+        out.sort();
+        out
+    }
+
+    /// Whether this region waits for (or is taking) a full snapshot: it must not serve one.
+    pub fn sync_state(&self) -> &SyncState {
+        &self.sync
+    }
+
+    /// A dialer cannot resume our stream: the next peer to connect is asked for a snapshot.
+    pub fn need_sync(&mut self, reason: String) {
+        if self.can_sync && self.sync == SyncState::Idle {
+            self.sync = SyncState::Needed(reason);
+        }
+    }
+
+    /// Snapshot attempt `attempt` failed midway: ask again.
+    pub fn sync_failed(&mut self, attempt: u64) {
+        if let SyncState::InProgress(_, why, a) = &self.sync {
+            if *a == attempt {
+                self.sync = SyncState::Needed(why.clone());
             }
         }
     }
 
-    /// Next expected offset, if `origin`'s `incarnation` is the current one.
+    /// A snapshot from `source` (incarnation `incarnation`) is installed: its streams
+    /// continue at the snapshot's offsets; every other origin's resume by stamp from what
+    /// the snapshot holds of it (from the start for one it holds nothing of).
+    pub fn synced(
+        &mut self,
+        us: RegionId,
+        source: RegionId,
+        incarnation: u64,
+        meta: &crate::SnapshotMeta,
+    ) {
+        let shards_of: HashMap<RegionId, u16> = meta.origin_shards.iter().copied().collect();
+        let mut regions: Vec<RegionId> = self.origins.keys().copied().collect();
+        regions.extend(shards_of.keys().copied());
+        regions.sort_unstable();
+        regions.dedup();
+        for r in regions {
+            if r == us || r == source {
+                continue;
+            }
+            let n = match (shards_of.get(&r), self.origins.get(&r)) {
+                (Some(&n), _) => n as usize,
+                (None, Some(o)) => o.next.len(),
+                (None, None) => continue,
+            };
+            let mut after = vec![0; n];
+            for &(o, s, h) in &meta.received {
+                if o == r {
+                    if let Some(a) = after.get_mut(s as usize) {
+                        *a = h;
+                    }
+                }
+            }
+            self.origins.insert(
+                r,
+                OriginState {
+                    incarnation: None,
+                    next: vec![0; n],
+                    after,
+                },
+            );
+        }
+        self.origins.insert(
+            source,
+            OriginState {
+                incarnation: Some(incarnation),
+                next: meta.offsets.iter().map(|&o| o.max(1)).collect(),
+                after: vec![0; meta.offsets.len()],
+            },
+        );
+        for (r, list) in &meta.seen {
+            if *r != us {
+                let mine = self.seen.entry(*r).or_default();
+                for &i in list {
+                    remember(mine, i);
+                }
+            }
+        }
+        self.synced = true;
+        self.sync = SyncState::Idle;
+    }
+
+    /// Next expected offset, if `origin`'s `incarnation` is the current one (0: the next
+    /// batch's first offset, after a full sync).
     pub fn expected(&self, origin: RegionId, incarnation: u64, shard: u16) -> Option<u64> {
         let o = self.origins.get(&origin)?;
-        if o.incarnation != incarnation {
+        if o.incarnation != Some(incarnation) {
             return None;
         }
         o.next.get(shard as usize).copied()
@@ -385,9 +587,17 @@ impl ReceiverMemory {
         first: u64,
         mut ops: Vec<(u64, Bytes)>,
     ) -> Result<Option<ToApply>, ProtoError> {
-        let expected = self
-            .expected(origin, incarnation, shard)
+        let o = self
+            .origins
+            .get(&origin)
+            .filter(|o| o.incarnation == Some(incarnation))
+            .ok_or(ProtoError::Superseded)?;
+        let expected = *o
+            .next
+            .get(shard as usize)
             .ok_or(ProtoError::BadShard(shard))?;
+        // 0: resumed by stamp after a full sync; the sender chose the offset.
+        let expected = if expected == 0 { first } else { expected };
         if first > expected {
             return Err(ProtoError::Gap {
                 shard,
@@ -409,7 +619,7 @@ impl ReceiverMemory {
     /// if the origin moved to another incarnation meanwhile.
     pub fn applied(&mut self, origin: RegionId, incarnation: u64, shard: u16, next: u64) {
         if let Some(o) = self.origins.get_mut(&origin) {
-            if o.incarnation == incarnation {
+            if o.incarnation == Some(incarnation) {
                 if let Some(n) = o.next.get_mut(shard as usize) {
                     *n = (*n).max(next);
                 }
@@ -585,9 +795,11 @@ mod tests {
     fn receiver_skips_duplicates_and_refuses_gaps() {
         let mut m = ReceiverMemory::new();
         assert_eq!(
-            m.hello(2, 7, 2),
+            m.hello(2, 7, 2, &[]),
             HelloOutcome::Accept {
                 resume: vec![1, 1],
+                after: vec![0, 0],
+                snapshot: None,
                 new_incarnation: true
             }
         );
@@ -619,25 +831,99 @@ mod tests {
         assert!(m.check_batch(2, 7, 5, 1, ops(1, 0)).is_err());
         // Reconnect of the same incarnation resumes where it was.
         assert_eq!(
-            m.hello(2, 7, 2),
+            m.hello(2, 7, 2, &[]),
             HelloOutcome::Accept {
                 resume: vec![8, 1],
+                after: vec![0, 0],
+                snapshot: None,
                 new_incarnation: false
             }
         );
-        assert!(matches!(m.hello(2, 7, 3), HelloOutcome::Refuse(_)));
+        assert!(matches!(m.hello(2, 7, 3, &[]), HelloOutcome::Refuse(_)));
         // A new incarnation starts again at 1.
         assert_eq!(
-            m.hello(2, 8, 3),
+            m.hello(2, 8, 3, &[]),
             HelloOutcome::Accept {
                 resume: vec![1, 1, 1],
+                after: vec![0, 0, 0],
+                snapshot: None,
                 new_incarnation: true
             }
         );
         // Late commit from the old incarnation is ignored.
         m.applied(2, 7, 0, 100);
         assert_eq!(m.expected(2, 8, 0), Some(1));
-        assert!(matches!(m.hello(2, 9, 0), HelloOutcome::Refuse(_)));
+        assert!(matches!(m.hello(2, 9, 0, &[]), HelloOutcome::Refuse(_)));
+    }
+
+    fn snapshot_of(o: HelloOutcome) -> Option<u64> {
+        match o {
+            HelloOutcome::Accept { snapshot, .. } => snapshot.map(|s| s.1),
+            other => panic!("expected accept, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_restarted_region_takes_one_snapshot_then_resumes_every_stream_by_stamp() {
+        let mut m = ReceiverMemory::new();
+        m.set_local(50, true);
+        // A fresh group: nobody holds ops of an earlier process of ours.
+        assert_eq!(snapshot_of(m.hello(2, 7, 2, &[])), None);
+        assert_eq!(snapshot_of(m.hello(3, 8, 1, &[50])), None);
+        // Region 2 holds writes of our previous process (incarnation 40): one snapshot,
+        // asked of the first peer that says so; the others wait meanwhile.
+        let mut m = ReceiverMemory::new();
+        m.set_local(50, true);
+        let a = snapshot_of(m.hello(2, 7, 2, &[40, 50])).expect("snapshot asked");
+        assert!(matches!(m.hello(3, 8, 1, &[40]), HelloOutcome::Busy(_)));
+        // That attempt fails: the next peer is asked.
+        m.sync_failed(a);
+        let b = snapshot_of(m.hello(3, 8, 1, &[40])).expect("asked again");
+        assert_ne!(a, b);
+        m.sync_failed(a); // a stale failure changes nothing
+        assert!(matches!(m.hello(2, 7, 2, &[40]), HelloOutcome::Busy(_)));
+        let meta = crate::SnapshotMeta {
+            offsets: vec![9],
+            received: vec![(2, 0, 100), (2, 1, 200), (1, 0, 300)],
+            origin_shards: vec![(2, 2), (1, 1), (3, 1)],
+            seen: vec![(2, vec![7]), (1, vec![40])],
+        };
+        m.synced(1, 3, 8, &meta);
+        assert_eq!(m.sync_state(), &SyncState::Idle);
+        // The source's stream continues at the snapshot's offsets.
+        assert_eq!(m.expected(3, 8, 0), Some(9));
+        // Region 2 resumes by stamp whatever its incarnation, once, and is not asked for
+        // another snapshot (we are synced).
+        match m.hello(2, 7, 2, &[40]) {
+            HelloOutcome::Accept {
+                resume,
+                after,
+                snapshot: None,
+                new_incarnation: false,
+            } => {
+                assert_eq!(resume, vec![0, 0]);
+                assert_eq!(after, vec![100, 200]);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        // The first batch sets the offset; then gaps count again.
+        let t = m
+            .check_batch(2, 7, 1, 40, ops(2, 201))
+            .expect("ok")
+            .expect("ops");
+        m.applied(2, 7, 1, t.next);
+        assert_eq!(m.expected(2, 7, 1), Some(42));
+        assert!(m.check_batch(2, 7, 1, 50, ops(1, 300)).is_err());
+        // An old connection's batch of region 2's earlier incarnation is refused.
+        assert_eq!(
+            m.check_batch(2, 6, 0, 1, ops(1, 0)),
+            Err(ProtoError::Superseded)
+        );
+        // What the source had seen is passed on: we now know region 2's incarnation 7.
+        assert_eq!(m.seen(2), vec![7]);
+        // A stream that cannot be resumed makes us ask for another snapshot.
+        m.need_sync("trimmed".into());
+        assert!(snapshot_of(m.hello(2, 7, 2, &[])).is_some());
     }
 
     #[test]

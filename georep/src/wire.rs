@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::RegionId;
 
 /// Protocol version carried in `Hello`; bumped on incompatible changes.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 /// Largest frame either side accepts; bigger ones are a protocol error, so a
 /// hostile or broken peer cannot make us allocate unbounded memory.
 pub const MAX_FRAME: usize = 64 * 1024 * 1024;
@@ -27,8 +27,10 @@ pub mod code {
     pub const REPLACED: u32 = 4;
 }
 
-/// Every message of the link. The dialer sends `Hello` then `Batch`es; the
-/// acceptor answers `HelloAck` (or `Refused`) then `Ack`s.
+/// Every message of the link. The dialer sends `Hello`, then (if the acceptor asked for
+/// one) a full snapshot as `SnapshotBegin`, `SnapshotChunk`s and `SnapshotEnd`, then
+/// `Batch`es; the acceptor answers `HelloAck` (or `Refused`) then `Ack`s. A dialer whose
+/// log no longer holds what the acceptor needs sends `NeedsSync` and closes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Msg {
     Hello {
@@ -36,6 +38,9 @@ pub enum Msg {
         region: RegionId,
         incarnation: u64,
         shards: u16,
+        /// Incarnations of the *acceptor* the dialer has received ops from (its own data
+        /// may hold writes of an earlier process of the acceptor).
+        seen: Vec<u64>,
     },
     Batch {
         shard: u16,
@@ -43,7 +48,27 @@ pub enum Msg {
         ops: Vec<(u64, Bytes)>,
     },
     HelloAck {
+        /// Per shard of the dialer: the next offset the acceptor expects, or 0 when it
+        /// does not know the offset but only the stamp it has everything up to (`after`).
         resume: Vec<u64>,
+        /// Per shard: with `resume` 0, stream from the first op stamped above this.
+        after: Vec<u64>,
+        /// The acceptor wants a full snapshot before the stream.
+        snapshot: bool,
+    },
+    /// Starts a full snapshot: `chunks` chunks follow, then `SnapshotEnd`.
+    SnapshotBegin {
+        meta: crate::SnapshotMeta,
+        chunks: u64,
+    },
+    SnapshotChunk {
+        data: Bytes,
+    },
+    SnapshotEnd,
+    /// The dialer cannot resume the acceptor's stream (its log was trimmed): the acceptor
+    /// needs a full snapshot.
+    NeedsSync {
+        reason: String,
     },
     Refused {
         reason: String,
@@ -103,6 +128,7 @@ mod tests {
                 region: 3,
                 incarnation: 42,
                 shards: 4,
+                seen: vec![7, 9],
             },
             Msg::Batch {
                 shard: 1,
@@ -110,7 +136,25 @@ mod tests {
                 ops: vec![(5 << 16, Bytes::from_static(b"set a 1")), (6, Bytes::new())],
             },
             Msg::HelloAck {
-                resume: vec![1, 2, 3],
+                resume: vec![1, 0, 3],
+                after: vec![0, 77, 0],
+                snapshot: false,
+            },
+            Msg::SnapshotBegin {
+                meta: crate::SnapshotMeta {
+                    offsets: vec![4, 5],
+                    received: vec![(2, 0, 99)],
+                    origin_shards: vec![(2, 1)],
+                    seen: vec![(2, vec![1, 2])],
+                },
+                chunks: 3,
+            },
+            Msg::SnapshotChunk {
+                data: Bytes::from_static(b"chunk"),
+            },
+            Msg::SnapshotEnd,
+            Msg::NeedsSync {
+                reason: "trimmed".into(),
             },
             Msg::Refused { reason: "x".into() },
             Msg::Ack {

@@ -117,6 +117,15 @@ impl LocalLog for MemLog {
             .subscribe()
     }
     fn acked(&self, _peer: RegionId, _shard: u16, _offset: u64) {}
+    fn offset_after(&self, shard: u16, stamp: u64) -> Result<u64, u64> {
+        let g = self.shards.lock().expect("lock");
+        let s = &g[shard as usize];
+        let i = s.ops.partition_point(|o| o.0 <= stamp);
+        if i == 0 && s.first > 1 {
+            return Err(s.first);
+        }
+        Ok(s.first + i as u64)
+    }
 }
 
 /// Records every applied op per (origin, shard), in order.
@@ -223,7 +232,7 @@ fn mesh(ids: &[RegionId], cas: &[&DevCa]) -> Vec<Node> {
             b.set_peers(peers_of(id, &addrs));
             let log = MemLog::new();
             let sink = Arc::new(RecSink::default());
-            let geo = b.start(log.clone(), sink.clone()).expect("start");
+            let geo = b.start(log.clone(), sink.clone(), None).expect("start");
             Node { id, geo, log, sink }
         })
         .collect()
@@ -410,7 +419,9 @@ async fn restart_receiver(keep_memory: bool) {
     } else {
         Arc::new(RecSink::default())
     };
-    let geo = bound.start(MemLog::new(), sink.clone()).expect("restart");
+    let geo = bound
+        .start(MemLog::new(), sink.clone(), None)
+        .expect("restart");
     let want = 0..40;
     eventually("ops after restart", || {
         (0..SHARDS).all(|s| sink.dedup(1, s).len() >= want.len())
@@ -489,9 +500,9 @@ async fn trimmed_log_needs_full_sync() {
         let mut b = b;
         b.set_peers(peers_of(2, &all));
         let ga = a
-            .start(log_a.clone(), Arc::new(RecSink::default()))
+            .start(log_a.clone(), Arc::new(RecSink::default()), None)
             .expect("start");
-        let gb = b.start(MemLog::new(), sink_b.clone()).expect("start");
+        let gb = b.start(MemLog::new(), sink_b.clone(), None).expect("start");
         eventually("shard 1 delivered", || sink_b.ops(1, 1).len() >= 10).await;
         let mut st = link_to(&ga, 2).await;
         for _ in 0..100 {
@@ -527,8 +538,8 @@ async fn certificate_naming_another_region_is_refused() {
         b.set_peers(peers_of(2, &all));
         let (log_a, log_b) = (MemLog::new(), MemLog::new());
         let (sink_a, sink_b) = (Arc::new(RecSink::default()), Arc::new(RecSink::default()));
-        let ga = a.start(log_a.clone(), sink_a.clone()).expect("start");
-        let gb = b.start(log_b.clone(), sink_b.clone()).expect("start");
+        let ga = a.start(log_a.clone(), sink_a.clone(), None).expect("start");
+        let gb = b.start(log_b.clone(), sink_b.clone(), None).expect("start");
         log_a.append(0, "a".into());
         log_b.append(0, "b".into());
         tokio::time::sleep(Duration::from_millis(1500)).await;

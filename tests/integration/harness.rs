@@ -270,11 +270,26 @@ pub struct Proc {
     child: Child,
     pub log: PathBuf,
     reaped: Option<ExitStatus>,
+    /// Program and arguments, to start it again.
+    argv: Vec<std::ffi::OsString>,
 }
 
 impl Proc {
-    pub fn spawn(name: &str, mut cmd: Command, log: PathBuf) -> Proc {
+    pub fn spawn(name: &str, cmd: Command, log: PathBuf) -> Proc {
+        let argv = std::iter::once(cmd.get_program().to_owned())
+            .chain(cmd.get_args().map(|a| a.to_owned()))
+            .collect();
         let out = std::fs::File::create(&log).expect("create log file");
+        Proc::start(name, cmd, log, out, argv)
+    }
+
+    fn start(
+        name: &str,
+        mut cmd: Command,
+        log: PathBuf,
+        out: std::fs::File,
+        argv: Vec<std::ffi::OsString>,
+    ) -> Proc {
         let err = out.try_clone().expect("clone log file");
         cmd.stdin(Stdio::null()).stdout(out).stderr(err);
         if std::env::var_os("RUST_LOG").is_none() {
@@ -289,7 +304,21 @@ impl Proc {
             child,
             log,
             reaped: None,
+            argv,
         }
+    }
+
+    /// Starts the same command again (after [`Proc::kill9`]); its output is appended to
+    /// the same log.
+    pub fn respawn(&mut self) {
+        self.kill9();
+        let mut cmd = Command::new(&self.argv[0]);
+        cmd.args(&self.argv[1..]);
+        let out = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&self.log)
+            .expect("open log file");
+        *self = Proc::start(&self.name, cmd, self.log.clone(), out, self.argv.clone());
     }
 
     /// The exit status if the process has exited.
@@ -401,6 +430,8 @@ pub struct ServerOpts {
     /// `(r, p)`: region `r`'s config revokes region `p`'s certificate. The group is then
     /// not waited for to be fully linked.
     pub revoked: Vec<(u8, u8)>,
+    /// `geo.backlog_bytes` (per shard), if not the default.
+    pub backlog_bytes: Option<usize>,
 }
 
 impl Default for ServerOpts {
@@ -412,6 +443,7 @@ impl Default for ServerOpts {
             relays: false,
             metrics: false,
             revoked: Vec::new(),
+            backlog_bytes: None,
         }
     }
 }
@@ -621,6 +653,9 @@ impl Group {
                 })
                 .collect();
             let mut text = server_config(me, &peers, opts.shards, opts.heartbeat_ms, &certs);
+            if let Some(b) = opts.backlog_bytes {
+                text = text.replacen("[geo]\n", &format!("[geo]\nbacklog_bytes = {b}\n"), 1);
+            }
             let revoked: Vec<String> = opts
                 .revoked
                 .iter()
@@ -813,6 +848,14 @@ impl Group {
     pub fn kill9(&mut self, region: usize) {
         let idx = self.info(region).proc_index;
         self.procs[idx].kill9();
+    }
+
+    /// Starts the killed process of `region` again, same config (so: the same identity,
+    /// empty memory), and waits until it answers PING.
+    pub async fn restart(&mut self, region: usize) {
+        let idx = self.info(region).proc_index;
+        self.procs[idx].respawn();
+        self.wait_ready(START_TIMEOUT).await;
     }
 
     /// Every relay (empty unless the group was started with relays).

@@ -14,4 +14,5 @@ mod harness;
 mod health;
 mod relay;
 mod servers;
+mod sync;
 mod tx_pubsub;

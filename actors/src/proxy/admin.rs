@@ -571,7 +571,7 @@ impl Conn {
             let paused = inner.geo.get().is_some_and(|g| g.is_paused());
             let _ = write!(
                 s,
-                "# CRDT\r\nregion_id:{}\r\nregion_name:{}\r\nclock_hlc:{}\r\nlinked_regions:{}\r\npaused:{}\r\ngeo_replication_healthy:{}\r\nbacklog_bytes:{}\r\nentries:{}\r\npending_gc:{}\r\ncollected_gc:{}\r\ncollected_leftovers:{}\r\nremote_ops_applied:{}\r\nremote_ops_duplicate:{}\r\nremote_ops_bad:{}\r\n",
+                "# CRDT\r\nregion_id:{}\r\nregion_name:{}\r\nclock_hlc:{}\r\nlinked_regions:{}\r\npaused:{}\r\ngeo_replication_healthy:{}\r\nbacklog_bytes:{}\r\nentries:{}\r\npending_gc:{}\r\ncollected_gc:{}\r\ncollected_leftovers:{}\r\nremote_ops_applied:{}\r\nremote_ops_duplicate:{}\r\nremote_ops_bad:{}\r\nfull_syncs_installed:{}\r\n",
                 cfg.region.0,
                 cfg.name,
                 inner.clock.current().0,
@@ -585,7 +585,8 @@ impl Conn {
                 stats.gc_leftover_ops,
                 stats.remote_ops,
                 stats.duplicate_ops,
-                stats.bad_remote_ops
+                stats.bad_remote_ops,
+                inner.stats.full_syncs_installed.load(Ordering::Relaxed)
             );
             for l in &links {
                 let _ = write!(

@@ -64,6 +64,13 @@ impl Queue {
         q.insert((op.hlc.0, slot, k.1));
     }
 
+    /// Like [`Queue::add`] for an entry whose history is not known (installed from a full
+    /// snapshot): collection looks at all of it.
+    pub fn add_everything(&mut self, slot: u16, key: &[u8], op: Dot) {
+        self.touched.insert((slot, key.into()), Touched::all());
+        self.add(slot, key, op, None);
+    }
+
     /// Takes up to `limit` keys whose queued removal is stable by `stable_of(slot)`.
     pub fn due(
         &mut self,

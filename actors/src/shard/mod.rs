@@ -13,6 +13,7 @@
 pub mod exec;
 mod gc;
 pub mod keyspace;
+pub mod sync;
 mod watch;
 
 use std::sync::Arc;
@@ -81,6 +82,8 @@ pub struct Shard {
     pub(crate) rng: exec::Prng,
     /// Keys watched by connections (WATCH), and whether they were touched since.
     pub(crate) watches: watch::Watches,
+    /// A full snapshot being received (attempt, entries so far): see [`sync`].
+    incoming: Option<(u64, Keyspace)>,
 }
 
 /// Counters a shard keeps for INFO.
@@ -159,6 +162,7 @@ impl Shard {
             gc: gc::Queue::default(),
             rng: exec::Prng::new(seed),
             watches: watch::Watches::default(),
+            incoming: None,
         }
     }
 

@@ -1,0 +1,148 @@
+//! Full sync between `meridian server` processes: a region restarted with empty memory
+//! (`kill -9`, same config) gets the group's data back, its own earlier writes included;
+//! a region whose peer's backlog was trimmed past what it lacked gets a snapshot plus the
+//! stream, while every region keeps writing, and no acknowledged write is lost.
+
+use std::time::{Duration, Instant};
+
+use crate::harness::{
+    assert_no_acknowledged_write_lost, bounded, q, smembers, Group, ServerOpts, Writers,
+};
+
+/// A field of `INFO crdt`.
+async fn crdt_field(g: &Group, region: usize, field: &str) -> u64 {
+    let info: String = q(&mut g.conn(region).await, &["INFO", "crdt"]).await;
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in INFO crdt:\n{info}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_region_restarted_with_empty_memory_gets_the_groups_data_back() {
+    bounded(120, async {
+        let mut g = Group::servers(3).await;
+        // Data of every region, region 3's own included, everywhere.
+        for r in 1..=3 {
+            let mut c = g.conn(r).await;
+            for i in 0..50 {
+                let _: () = q(&mut c, &["SET", &format!("k{r}-{i}"), &format!("v{r}-{i}")]).await;
+            }
+            let _: i64 = q(&mut c, &["HSET", "h", &format!("f{r}"), "x"]).await;
+            let _: i64 = q(&mut c, &["INCRBY", "total", "10"]).await;
+        }
+        g.wait_converged(Duration::from_secs(20)).await;
+        assert_eq!(crdt_field(&g, 3, "full_syncs_installed").await, 0);
+
+        g.kill9(3);
+        // The survivors keep writing while region 3 is down and while it comes back.
+        let w = Writers::start(&g, &[1, 2], 400, Duration::from_millis(5)).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        g.restart(3).await;
+        g.wait_linked(Duration::from_secs(30)).await;
+        w.stop();
+        let totals = w.finish().await;
+        g.wait_converged(Duration::from_secs(30)).await;
+
+        // Region 3's own writes from before the kill came back with the snapshot.
+        let mut c3 = g.conn(3).await;
+        for i in [0, 25, 49] {
+            let v: Option<String> = q(&mut c3, &["GET", &format!("k3-{i}")]).await;
+            assert_eq!(v.as_deref(), Some(format!("v3-{i}").as_str()));
+        }
+        let total: i64 = q(&mut c3, &["GET", "total"]).await;
+        assert_eq!(total, 30);
+        assert_no_acknowledged_write_lost(&g, &[1, 2, 3], &totals).await;
+        assert_eq!(crdt_field(&g, 3, "full_syncs_installed").await, 1);
+        let log = std::fs::read_to_string(g.dir.path().join("region-3.log")).unwrap();
+        assert!(
+            log.contains("taking a full sync") && log.contains("earlier process of this region"),
+            "region 3 must log why it takes a full sync:\n{}",
+            g.logs()
+        );
+
+        // Writes made after the restart replicate both ways.
+        let _: i64 = q(&mut c3, &["SADD", "after", "from-3"]).await;
+        let _: i64 = q(&mut g.conn(1).await, &["SADD", "after", "from-1"]).await;
+        g.wait_converged(Duration::from_secs(20)).await;
+        assert_eq!(smembers(&mut c3, "after").await, ["from-1", "from-3"]);
+        // A second restart needs (and gets) exactly one more sync.
+        g.kill9(3);
+        g.restart(3).await;
+        g.wait_linked(Duration::from_secs(30)).await;
+        g.wait_converged(Duration::from_secs(20)).await;
+        assert_eq!(crdt_field(&g, 3, "full_syncs_installed").await, 1);
+        assert_eq!(
+            smembers(&mut g.conn(3).await, "after").await,
+            ["from-1", "from-3"]
+        );
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_region_behind_a_trimmed_backlog_gets_a_snapshot_and_loses_nothing() {
+    bounded(150, async {
+        // 16 KiB of backlog per shard: a few hundred writes overflow it.
+        let g = Group::servers_with(ServerOpts {
+            regions: 3,
+            backlog_bytes: Some(16 * 1024),
+            ..ServerOpts::default()
+        })
+        .await;
+        g.pause(3).await;
+        // Every region writes while region 3 is cut off, region 3 included.
+        let w = Writers::start(&g, &[1, 2, 3], 10_000, Duration::from_millis(5)).await;
+        // Region 1 writes far more than its backlog holds.
+        let mut c1 = g.conn(1).await;
+        let value = "x".repeat(200);
+        for i in 0..1500 {
+            let _: () = q(&mut c1, &["SET", &format!("bulk-{i}"), &value]).await;
+        }
+        let started = Instant::now();
+        while w.acked_ops() < 100 && started.elapsed() < Duration::from_secs(10) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        g.resume(3).await;
+        // Region 3 must take a snapshot; the writers go on meanwhile.
+        let deadline = Instant::now() + Duration::from_secs(40);
+        while crdt_field(&g, 3, "full_syncs_installed").await == 0 {
+            assert!(
+                Instant::now() < deadline,
+                "region 3 took no full sync:\n{}",
+                g.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        w.stop();
+        let totals = w.finish().await;
+        g.wait_converged(Duration::from_secs(40)).await;
+        assert_no_acknowledged_write_lost(&g, &[1, 2, 3], &totals).await;
+        let mut c3 = g.conn(3).await;
+        for i in [0, 700, 1499] {
+            let v: Option<String> = q(&mut c3, &["GET", &format!("bulk-{i}")]).await;
+            assert_eq!(v.as_deref(), Some(value.as_str()), "bulk-{i} in region 3");
+        }
+        // The sender saw it could not resume region 3 and said so.
+        let log1 = std::fs::read_to_string(g.dir.path().join("region-1.log")).unwrap();
+        assert!(
+            log1.contains("needs a full sync"),
+            "region 1 must log that region 3 needs a full sync:\n{}",
+            g.logs()
+        );
+        // Region 1's link to region 3 counts the stream it could not resume.
+        let mut sent = 0;
+        for r in [1, 2] {
+            sent += g
+                .links(r)
+                .await
+                .iter()
+                .filter(|l| l.peer == 3)
+                .map(|l| l.full_syncs_needed)
+                .sum::<i64>();
+        }
+        assert!(sent >= 1, "no link to region 3 counts a full sync needed");
+    })
+    .await
+}
