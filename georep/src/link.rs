@@ -225,6 +225,7 @@ impl Link {
             c.close(var(code), reason);
         }
         self.handshaken = false;
+        self.syncing = false;
     }
 
     fn state(&self) -> LinkState {
@@ -712,6 +713,9 @@ async fn send_snapshot(
         .lock()
         .map(|m| m.seen_all(sh.region))
         .unwrap_or_default();
+    if snap.meta.offsets.len() != sh.log.shards() as usize {
+        return Err("snapshot offsets do not match the shard count".into());
+    }
     let bytes: usize = snap.chunks.iter().map(|c| c.len()).sum();
     write_frame(
         send,
@@ -726,9 +730,6 @@ async fn send_snapshot(
     }
     write_frame(send, &Msg::SnapshotEnd).await?;
     let offsets = snap.meta.offsets;
-    if offsets.len() != sh.log.shards() as usize {
-        return Err("snapshot offsets do not match the shard count".into());
-    }
     for (shard, &o) in offsets.iter().enumerate() {
         sh.log.acked(peer.id, shard as u16, o);
     }
@@ -938,7 +939,7 @@ async fn accepted(
     *origin_out = Some(region);
     link.do_send(In::Connected(conn.clone()));
     if let Some((why, attempt)) = snapshot {
-        take_snapshot(ctx, recv, (region, incarnation), attempt, &why).await?;
+        take_snapshot(ctx, recv, (region, incarnation, shards), attempt, &why).await?;
     }
 
     loop {
@@ -951,9 +952,10 @@ async fn accepted(
             Some(Msg::NeedsSync { reason }) => {
                 tracing::warn!(origin = region, %reason, "a peer cannot resume its stream to us: this region needs a full sync");
                 if let Ok(mut m) = ctx.memory.lock() {
-                    m.need_sync(format!(
-                        "region {region} cannot resume its stream: {reason}"
-                    ));
+                    m.need_sync(
+                        region,
+                        format!("region {region} cannot resume its stream: {reason}"),
+                    );
                 }
                 return Err(format!("peer needs to send a full sync: {reason}"));
             }
@@ -1000,7 +1002,7 @@ async fn accepted(
 async fn take_snapshot(
     ctx: &AcceptCtx,
     recv: &mut quinn::RecvStream,
-    (region, incarnation): (RegionId, u64),
+    (region, incarnation, shards): (RegionId, u64, u16),
     attempt: u64,
     why: &str,
 ) -> Result<(), String> {
@@ -1017,7 +1019,17 @@ async fn take_snapshot(
         Some(Msg::SnapshotBegin { meta, chunks }) => (meta, chunks),
         other => return Err(format!("expected a snapshot, got {other:?}")),
     };
-    state.install_begin(region, attempt).await;
+    if meta.offsets.len() != shards as usize {
+        return Err(format!(
+            "snapshot has offsets for {} shards, the peer has {shards}",
+            meta.offsets.len()
+        ));
+    }
+    {
+        // Never between another attempt's last step and its end.
+        let _held = ctx.gate.write().await;
+        state.install_begin(region, attempt).await;
+    }
     let mut bytes = 0usize;
     for _ in 0..chunks {
         match read_frame(recv).await? {

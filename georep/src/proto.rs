@@ -325,8 +325,10 @@ struct OriginState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SyncState {
     Idle,
-    /// Needed, for this reason; the next peer to connect is asked for one.
-    Needed(String),
+    /// Needed, for this reason; the next peer to connect is asked for one. With a cause:
+    /// that origin could not resume its stream (a new process of it starts a new stream,
+    /// which ends the need).
+    Needed(String, Option<RegionId>),
     /// Being received from this origin (attempt number).
     InProgress(RegionId, String, u64),
 }
@@ -416,18 +418,37 @@ impl ReceiverMemory {
                     return HelloOutcome::Busy(format!("taking a full sync from region {o}"));
                 }
                 // The same origin again: its last attempt failed.
-                self.sync = SyncState::Needed(why.clone());
+                self.sync = SyncState::Needed(why.clone(), None);
+            }
+            // A dialer we held ops of an earlier process of has restarted since: its
+            // state may be empty, so it must not be our source.
+            let dialer_restarted = self
+                .seen
+                .get(&origin)
+                .is_some_and(|l| !l.is_empty() && !l.contains(&incarnation));
+            if dialer_restarted {
+                if let SyncState::Needed(_, Some(cause)) = &self.sync {
+                    if *cause == origin {
+                        // The stream we could not resume ended with that process.
+                        self.sync = SyncState::Idle;
+                    }
+                }
             }
             if self.sync == SyncState::Idle && !self.synced && seen.iter().any(|&i| i != self.me) {
-                self.sync = SyncState::Needed(format!(
-                    "region {origin} holds writes of an earlier process of this region \
-                     (this one started with empty memory)"
-                ));
+                self.sync = SyncState::Needed(
+                    format!(
+                        "region {origin} holds writes of an earlier process of this region \
+                         (this one started with empty memory)"
+                    ),
+                    None,
+                );
             }
-            if let SyncState::Needed(why) = &self.sync {
-                self.attempts += 1;
-                snapshot = Some((why.clone(), self.attempts));
-                self.sync = SyncState::InProgress(origin, why.clone(), self.attempts);
+            if let SyncState::Needed(why, _) = &self.sync {
+                if !dialer_restarted {
+                    self.attempts += 1;
+                    snapshot = Some((why.clone(), self.attempts));
+                    self.sync = SyncState::InProgress(origin, why.clone(), self.attempts);
+                }
             }
         }
         remember(self.seen.entry(origin).or_default(), incarnation);
@@ -488,10 +509,11 @@ impl ReceiverMemory {
         &self.sync
     }
 
-    /// A dialer cannot resume our stream: the next peer to connect is asked for a snapshot.
-    pub fn need_sync(&mut self, reason: String) {
+    /// Dialer `origin` cannot resume its stream to us: the next peer to connect is asked
+    /// for a snapshot.
+    pub fn need_sync(&mut self, origin: RegionId, reason: String) {
         if self.can_sync && self.sync == SyncState::Idle {
-            self.sync = SyncState::Needed(reason);
+            self.sync = SyncState::Needed(reason, Some(origin));
         }
     }
 
@@ -499,7 +521,7 @@ impl ReceiverMemory {
     pub fn sync_failed(&mut self, attempt: u64) {
         if let SyncState::InProgress(_, why, a) = &self.sync {
             if *a == attempt {
-                self.sync = SyncState::Needed(why.clone());
+                self.sync = SyncState::Needed(why.clone(), None);
             }
         }
     }
@@ -922,8 +944,28 @@ mod tests {
         // What the source had seen is passed on: we now know region 2's incarnation 7.
         assert_eq!(m.seen(2), vec![7]);
         // A stream that cannot be resumed makes us ask for another snapshot.
-        m.need_sync("trimmed".into());
+        m.need_sync(2, "trimmed".into());
         assert!(snapshot_of(m.hello(2, 7, 2, &[])).is_some());
+    }
+
+    #[test]
+    fn a_restarted_dialer_is_not_a_source_and_ends_the_need_it_caused() {
+        let mut m = ReceiverMemory::new();
+        m.set_local(50, true);
+        assert_eq!(snapshot_of(m.hello(2, 7, 1, &[])), None);
+        assert_eq!(snapshot_of(m.hello(3, 8, 1, &[])), None);
+        // Region 3 cannot resume its stream; then region 2 restarts (incarnation 9): its
+        // state may be empty, so it is not asked; region 3 is.
+        m.need_sync(3, "trimmed".into());
+        assert_eq!(snapshot_of(m.hello(2, 9, 1, &[])), None);
+        assert!(snapshot_of(m.hello(3, 8, 1, &[])).is_some());
+        // A need caused by a region that then restarts ends with its old stream.
+        let mut m = ReceiverMemory::new();
+        m.set_local(50, true);
+        assert_eq!(snapshot_of(m.hello(2, 7, 1, &[])), None);
+        m.need_sync(2, "trimmed".into());
+        assert_eq!(snapshot_of(m.hello(2, 9, 1, &[])), None);
+        assert_eq!(m.sync_state(), &SyncState::Idle);
     }
 
     #[test]

@@ -205,10 +205,10 @@ impl Shard {
             .filter(|&&(r, _)| r != me)
             .copied()
             .collect();
-        // The HLC receive rule: our next writes come after everything the state holds.
-        if let Some(max) = self.received.values().max() {
-            self.ctx.clock.observe(Hlc(*max));
-        }
+        // The HLC receive rule: our next writes come after everything the state holds,
+        // our own earlier process's writes included.
+        let max = self.received.values().copied().max().unwrap_or(0);
+        self.ctx.clock.observe(Hlc(max.max(own_stamp)));
         // Expiry index, and group-wide collection for entries that carry metadata: queued
         // under what the snapshot holds of each region's stream, so the key is settled
         // only once all of that is stable.
