@@ -4,18 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use redis::aio::MultiplexedConnection;
-
-use crate::harness::{bounded, q, Group};
-
-/// One field of `INFO crdt`.
-async fn crdt_info(c: &mut MultiplexedConnection, field: &str) -> u64 {
-    let info: String = q(c, &["INFO", "crdt"]).await;
-    info.lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {field} in INFO crdt:\n{info}"))
-}
+use crate::harness::{bounded, crdt_info, q, Group};
 
 /// Polls until `entries` is `want` in every region given; panics with every region's INFO.
 async fn wait_entries(g: &Group, regions: &[usize], want: u64, timeout: Duration) {

@@ -1008,6 +1008,15 @@ pub async fn resume_all(group: &Group) {
     group.resume_all().await
 }
 
+/// One numeric field of `INFO crdt`.
+pub async fn crdt_info(c: &mut MultiplexedConnection, field: &str) -> u64 {
+    let info: String = q(c, &["INFO", "crdt"]).await;
+    info.lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in INFO crdt:\n{info}"))
+}
+
 /// What writers had acknowledged: the sum of every acknowledged `INCRBY counter` and every
 /// acknowledged `SADD members` member, to check that no acknowledged write was lost.
 #[derive(Default)]

@@ -6,16 +6,12 @@
 use std::time::{Duration, Instant};
 
 use crate::harness::{
-    assert_no_acknowledged_write_lost, bounded, q, smembers, Group, ServerOpts, Writers,
+    assert_no_acknowledged_write_lost, bounded, crdt_info, q, smembers, Group, ServerOpts, Writers,
 };
 
-/// A field of `INFO crdt`.
+/// A field of region `region`'s `INFO crdt`.
 async fn crdt_field(g: &Group, region: usize, field: &str) -> u64 {
-    let info: String = q(&mut g.conn(region).await, &["INFO", "crdt"]).await;
-    info.lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}:")))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {field} in INFO crdt:\n{info}"))
+    crdt_info(&mut g.conn(region).await, field).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
