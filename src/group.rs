@@ -1,5 +1,6 @@
-//! `meridian group …`: operator commands that talk to a running region over RESP, like
-//! `redis-cli` would. Only `status` exists in this release (see docs/operations.md).
+//! `meridian group …`: operator commands that talk to running regions over RESP, like
+//! `redis-cli` would: `status` renders `INFO crdt`; the membership commands send
+//! `CRDT.GROUP` subcommands (see docs/operations.md).
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -72,15 +73,16 @@ impl Status {
         };
         let _ = writeln!(
             out,
-            "region {} (id {}): geo-replication healthy: {healthy}, paused: {}, members: {}",
+            "region {} (id {}): {}, geo-replication healthy: {healthy}, paused: {}, members: {}",
             self.get("region_name"),
             self.get("region_id"),
+            self.get("group_state"),
             if self.get("paused") == "1" {
                 "yes"
             } else {
                 "no"
             },
-            self.peers.len() + 1
+            self.get("group_members")
         );
         let _ = writeln!(
             out,
@@ -121,19 +123,158 @@ impl Status {
     }
 }
 
-/// `meridian group status`: connects to `endpoint` and prints the region's view of the
-/// group. Errors are for the operator, naming the endpoint.
-pub fn status(endpoint: &str, password: Option<&str>) -> Result<String, String> {
+/// A connection to the node at `endpoint`. Errors are for the operator, naming it.
+fn connect(endpoint: &str, password: Option<&str>) -> Result<redis::Connection, String> {
     let url = match password {
         Some(p) => format!("redis://:{p}@{endpoint}/"),
         None => format!("redis://{endpoint}/"),
     };
     let client = redis::Client::open(url).map_err(|e| format!("{endpoint}: {e}"))?;
-    let mut con = client
+    let con = client
         .get_connection_with_timeout(Duration::from_secs(5))
         .map_err(|e| format!("cannot reach a Meridian node at {endpoint}: {e}"))?;
-    con.set_read_timeout(Some(Duration::from_secs(10)))
+    con.set_read_timeout(Some(Duration::from_secs(30)))
         .map_err(|e| format!("{endpoint}: {e}"))?;
+    Ok(con)
+}
+
+/// Sends `CRDT.GROUP args…` to the node at `endpoint`; the lines it answers.
+fn crdt_group(
+    con: &mut redis::Connection,
+    endpoint: &str,
+    args: &[&str],
+) -> Result<Vec<String>, String> {
+    let v: redis::Value = redis::cmd("CRDT.GROUP")
+        .arg(args)
+        .query(con)
+        .map_err(|e| format!("{endpoint}: {}", server_error(&e)))?;
+    match v {
+        redis::Value::Okay | redis::Value::SimpleString(_) => Ok(Vec::new()),
+        redis::Value::Array(items) => items
+            .into_iter()
+            .map(|i| redis::from_redis_value::<String>(i).map_err(|e| format!("{endpoint}: {e}")))
+            .collect(),
+        other => Err(format!("{endpoint}: unexpected reply {other:?}")),
+    }
+}
+
+/// A server's error text without the client library's decoration.
+fn server_error(e: &redis::RedisError) -> String {
+    match e.detail() {
+        Some(d) => d.to_string(),
+        None => e.to_string(),
+    }
+}
+
+/// `meridian group create`.
+pub fn create(node: &str, password: Option<&str>) -> Result<String, String> {
+    let mut con = connect(node, password)?;
+    crdt_group(&mut con, node, &["CREATE"])?;
+    let me = crdt_group(&mut con, node, &["SELF"])?;
+    Ok(format!(
+        "created a replication group; first member: {}\n",
+        me.first().map(String::as_str).unwrap_or("?")
+    ))
+}
+
+/// `meridian group add`: asks the new region who it is, adds it through `node`, and tells
+/// it the group's table (it then discards its data and takes a full sync).
+pub fn add(
+    node: &str,
+    password: Option<&str>,
+    region: &str,
+    endpoint: &str,
+) -> Result<String, String> {
+    let mut new = connect(endpoint, password)?;
+    let me = crdt_group(&mut new, endpoint, &["SELF"])?;
+    let line = me
+        .first()
+        .ok_or_else(|| format!("{endpoint}: CRDT.GROUP SELF answered nothing"))?;
+    let parts: Vec<&str> = line.split(',').collect();
+    let [id, name, geo, state] = parts[..] else {
+        return Err(format!(
+            "{endpoint}: unexpected CRDT.GROUP SELF answer {line:?}"
+        ));
+    };
+    if name != region {
+        return Err(format!(
+            "{endpoint} is region {name} (id {id}), not {region}"
+        ));
+    }
+    if state == "unlinked" {
+        return Err(format!(
+            "region {name} was force-unlinked from a group: purge it first (meridian group purge --node {endpoint})"
+        ));
+    }
+    let mut member = connect(node, password)?;
+    let table = crdt_group(&mut member, node, &["ADD", id, name, geo])?;
+    let mut args = vec!["JOIN"];
+    args.extend(table.iter().map(String::as_str));
+    crdt_group(&mut new, endpoint, &args)?;
+    Ok(format!(
+        "added region {name} (id {id}, geo {geo}) to the group of {node}; it discards its own data and receives a full sync of the group's\n"
+    ))
+}
+
+/// `meridian group remove` and `force-unlink`.
+pub fn leave(
+    node: &str,
+    password: Option<&str>,
+    how: &str,
+    region: &str,
+) -> Result<String, String> {
+    let mut con = connect(node, password)?;
+    crdt_group(&mut con, node, &[how, region])?;
+    Ok(if how == "REMOVE" {
+        format!("removed {region} from the group; it keeps its data as a standalone region\n")
+    } else {
+        format!("force-unlinked {region}: the group refuses it from now on; to bring it back, purge it and add it again\n")
+    })
+}
+
+/// `meridian group flush`.
+pub fn flush(node: &str, password: Option<&str>) -> Result<String, String> {
+    let mut con = connect(node, password)?;
+    let n = crdt_group(&mut con, node, &["FLUSH"])?;
+    Ok(format!(
+        "group flush: {} key(s) deleted at {node}; every member deletes them as the deletes reach it (writes made concurrently elsewhere, not yet seen at {node}, survive)\n",
+        n.first().map(String::as_str).unwrap_or("0")
+    ))
+}
+
+/// `meridian group purge`.
+pub fn purge(node: &str, password: Option<&str>) -> Result<String, String> {
+    let mut con = connect(node, password)?;
+    crdt_group(&mut con, node, &["PURGE"])?;
+    Ok(format!(
+        "purged the region at {node}: its data and group membership are gone\n"
+    ))
+}
+
+/// `meridian group members`.
+pub fn members(node: &str, password: Option<&str>) -> Result<String, String> {
+    let mut con = connect(node, password)?;
+    let lines = crdt_group(&mut con, node, &["MEMBERS"])?;
+    let mut out = format!(
+        "{:<4} {:<24} {:<24} {:<9} {:<20} {}\n",
+        "id", "name", "geo", "state", "stamp", "by"
+    );
+    for l in lines {
+        let p: Vec<&str> = l.split(',').collect();
+        if let [id, name, geo, state, stamp, by] = p[..] {
+            let _ = writeln!(
+                out,
+                "{id:<4} {name:<24} {geo:<24} {state:<9} {stamp:<20} {by}"
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// `meridian group status`: connects to `endpoint` and prints the region's view of the
+/// group. Errors are for the operator, naming the endpoint.
+pub fn status(endpoint: &str, password: Option<&str>) -> Result<String, String> {
+    let mut con = connect(endpoint, password)?;
     let info: String = redis::cmd("INFO")
         .arg("crdt")
         .query(&mut con)
@@ -153,13 +294,15 @@ mod tests {
 
     #[test]
     fn parses_and_renders_info_crdt() {
-        let info = "# CRDT\r\nregion_id:1\r\nregion_name:eu\r\npaused:0\r\ngeo_replication_healthy:0\r\nentries:3\r\nbacklog_bytes:120\r\npending_gc:1\r\npeer2:name=us,addr=127.0.0.1:1,link_state=connecting,lag_ops=4,lag_ms=900,backlog_bytes=120,pending_gc=1,connects=1,full_syncs_needed=0\r\n";
+        let info = "# CRDT\r\nregion_id:1\r\nregion_name:eu\r\ngroup_state:active\r\ngroup_members:2\r\npaused:0\r\ngeo_replication_healthy:0\r\nentries:3\r\nbacklog_bytes:120\r\npending_gc:1\r\npeer2:name=us,addr=127.0.0.1:1,link_state=connecting,lag_ops=4,lag_ms=900,backlog_bytes=120,pending_gc=1,connects=1,full_syncs_needed=0\r\n";
         let s = Status::parse(info);
         assert_eq!(s.peers.len(), 1);
         assert_eq!(s.peers[0].get("lag_ops"), "4");
         let r = s.render();
         assert!(
-            r.starts_with("region eu (id 1): geo-replication healthy: NO"),
+            r.starts_with(
+                "region eu (id 1): active, geo-replication healthy: NO, paused: no, members: 2"
+            ),
             "{r}"
         );
         let row = r.lines().last().unwrap_or_default();

@@ -3,6 +3,7 @@
 //! It wires a region: the actors' node (shards and client connections) and the georep links.
 
 mod group;
+mod membership;
 mod wiring;
 
 use std::path::PathBuf;
@@ -67,17 +68,81 @@ enum Cmd {
     },
 }
 
+/// The node a group command talks to.
+#[derive(clap::Args)]
+struct NodeArgs {
+    /// A node of the region to act on, HOST:PORT (its RESP address).
+    #[arg(long, default_value = "127.0.0.1:7001")]
+    node: String,
+    /// The nodes' password, if they have one.
+    #[arg(long, env = "MERIDIAN_PASSWORD")]
+    password: Option<String>,
+}
+
 #[derive(Subcommand)]
 enum GroupCmd {
     /// The region's view of the group: health, and per peer link state, lag in ops and
     /// ms, backlog bytes and keys whose garbage collection waits for the peer.
     Status {
         /// A node of the region, HOST:PORT (its RESP address).
-        #[arg(long, default_value = "127.0.0.1:7001")]
+        #[arg(long, alias = "node", default_value = "127.0.0.1:7001")]
         endpoint: String,
         /// The node's password, if it has one.
         #[arg(long, env = "MERIDIAN_PASSWORD")]
         password: Option<String>,
+    },
+    /// Makes the region (--node) the first member of a new group; its data is the group's.
+    Create {
+        #[command(flatten)]
+        node: NodeArgs,
+    },
+    /// Adds a region to the group of --node. The new region's own data is discarded: it
+    /// receives a full sync of the group's data, then the live stream.
+    Add {
+        #[command(flatten)]
+        node: NodeArgs,
+        /// The new region's name (as in its config).
+        #[arg(long)]
+        region: String,
+        /// The new region's RESP address, HOST:PORT.
+        #[arg(long)]
+        endpoint: String,
+    },
+    /// Removes a member gracefully (every member online); it keeps its data, standalone.
+    Remove {
+        #[command(flatten)]
+        node: NodeArgs,
+        /// The member's name or id.
+        #[arg(long)]
+        region: String,
+    },
+    /// Removes a member that is down: the others stop keeping metadata for it, and refuse
+    /// it from now on. Its writes they had not received are lost. To come back it must be
+    /// purged and added again.
+    ForceUnlink {
+        #[command(flatten)]
+        node: NodeArgs,
+        /// The member's name or id.
+        #[arg(long)]
+        region: String,
+    },
+    /// Drops all data and group membership of the region at --node (one that was removed
+    /// or force-unlinked), so it can be added to a group again.
+    Purge {
+        #[command(flatten)]
+        node: NodeArgs,
+    },
+    /// Empties every member: deletes every key the region at --node holds, and the deletes
+    /// replicate to every member (a write made elsewhere that --node had not received yet
+    /// survives, as with DEL).
+    Flush {
+        #[command(flatten)]
+        node: NodeArgs,
+    },
+    /// The group's membership table as the region at --node holds it.
+    Members {
+        #[command(flatten)]
+        node: NodeArgs,
     },
 }
 
@@ -105,18 +170,58 @@ fn main() -> ExitCode {
             wiring::init_logs(matches!(cfg.log_format, config::LogFormat::Json));
             run(wiring::server(cfg))
         }
-        Cmd::Group {
-            cmd: GroupCmd::Status { endpoint, password },
-        } => match group::status(&endpoint, password.as_deref()) {
-            Ok(text) => {
-                print!("{text}");
-                ExitCode::SUCCESS
+        Cmd::Group { cmd } => {
+            let (what, res) = match cmd {
+                GroupCmd::Status { endpoint, password } => {
+                    ("status", group::status(&endpoint, password.as_deref()))
+                }
+                GroupCmd::Create { node } => (
+                    "create",
+                    group::create(&node.node, node.password.as_deref()),
+                ),
+                GroupCmd::Add {
+                    node,
+                    region,
+                    endpoint,
+                } => (
+                    "add",
+                    group::add(&node.node, node.password.as_deref(), &region, &endpoint),
+                ),
+                GroupCmd::Remove { node, region } => (
+                    "remove",
+                    group::leave(&node.node, node.password.as_deref(), "REMOVE", &region),
+                ),
+                GroupCmd::ForceUnlink { node, region } => (
+                    "force-unlink",
+                    group::leave(
+                        &node.node,
+                        node.password.as_deref(),
+                        "FORCE-UNLINK",
+                        &region,
+                    ),
+                ),
+                GroupCmd::Purge { node } => {
+                    ("purge", group::purge(&node.node, node.password.as_deref()))
+                }
+                GroupCmd::Flush { node } => {
+                    ("flush", group::flush(&node.node, node.password.as_deref()))
+                }
+                GroupCmd::Members { node } => (
+                    "members",
+                    group::members(&node.node, node.password.as_deref()),
+                ),
+            };
+            match res {
+                Ok(text) => {
+                    print!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("meridian group {what}: {e}");
+                    ExitCode::FAILURE
+                }
             }
-            Err(e) => {
-                eprintln!("meridian group status: {e}");
-                ExitCode::FAILURE
-            }
-        },
+        }
         Cmd::Certs { out, regions } => match wiring::write_certs(&out, &regions) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

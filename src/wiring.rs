@@ -8,6 +8,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::membership::{self, Group};
 use actors::clock::{RegionClock, SystemClock};
 use actors::repl::{ReadResult, ReplLog};
 use actors::{GeoControl, LinkInfo, Node, NodeConfig};
@@ -203,12 +204,18 @@ impl StateSync for State {
     }
 }
 
-/// The admin commands' view of the links.
-struct Control(Geo);
+/// The admin commands' view of the links and the group (no geo endpoint: a region
+/// without `[tls]`, which has no links and cannot join a group).
+struct Control {
+    geo: Option<Geo>,
+    group: Arc<Group>,
+}
 
 impl GeoControl for Control {
     fn links(&self) -> Pin<Box<dyn Future<Output = Vec<LinkInfo>> + Send>> {
-        let geo = self.0.clone();
+        let Some(geo) = self.geo.clone() else {
+            return Box::pin(async { Vec::new() });
+        };
         Box::pin(async move {
             geo.links()
                 .await
@@ -241,15 +248,40 @@ impl GeoControl for Control {
     }
 
     fn pause(&self) {
-        self.0.pause();
+        if let Some(g) = &self.geo {
+            g.pause();
+        }
     }
 
     fn resume(&self) {
-        self.0.resume();
+        if let Some(g) = &self.geo {
+            g.resume();
+        }
     }
 
     fn is_paused(&self) -> bool {
-        self.0.is_paused()
+        self.geo.as_ref().is_some_and(|g| g.is_paused())
+    }
+
+    fn group(
+        &self,
+        args: Vec<Bytes>,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<String>, String>> + Send>> {
+        let group = self.group.clone();
+        Box::pin(async move { group.command(args).await })
+    }
+
+    fn membership(&self) -> (String, usize) {
+        let m = self.group.members();
+        let me = RegionId(self.group_region());
+        let members = m.active().count().max(1);
+        (membership::standing(&m, me).to_string(), members)
+    }
+}
+
+impl Control {
+    fn group_region(&self) -> u8 {
+        self.group.region().0
     }
 }
 
@@ -264,6 +296,8 @@ struct RegionSpec {
     heartbeat: Duration,
     /// Address of the Prometheus endpoint, if any.
     metrics: Option<SocketAddr>,
+    /// Where the membership table is kept (none: not persisted, as in `dev`).
+    state_file: Option<std::path::PathBuf>,
 }
 
 async fn start_region(spec: RegionSpec) -> Result<Region, String> {
@@ -275,11 +309,19 @@ async fn start_region(spec: RegionSpec) -> Result<Region, String> {
         .await
         .map_err(|e| format!("region {name}: cannot listen on {bind}: {e}"))?;
     let node = Node::start(spec.node, clock.clone());
+    let group = Group::new(node.clone(), spec.state_file.clone());
+    let kept = match &spec.state_file {
+        Some(path) => membership::load(path).map_err(|e| format!("region {name}: {e}"))?,
+        None => None,
+    };
+    if let Some(m) = &kept {
+        tracing::info!(path = %spec.state_file.as_deref().map(|p| p.display().to_string()).unwrap_or_default(), members = m.active().count(), "group membership kept from an earlier run (it takes precedence over the config's peers)");
+    }
     let mut geo = None;
-    if !spec.peers.is_empty() {
-        let tls = spec
-            .tls
-            .ok_or_else(|| format!("region {name}: peers need [tls]"))?;
+    if spec.tls.is_none() && !spec.peers.is_empty() {
+        return Err(format!("region {name}: peers need [tls]"));
+    }
+    if let Some(tls) = spec.tls {
         let cfg = GeoConfig {
             region: region.0,
             name: name.clone(),
@@ -290,23 +332,30 @@ async fn start_region(spec: RegionSpec) -> Result<Region, String> {
             batch_max_delay: spec.batch_max_delay,
             heartbeat: spec.heartbeat,
             incarnation: incarnation(region.0),
+            members: kept.unwrap_or_default(),
         };
-        let g = Geo::start(
-            cfg,
-            Arc::new(Logs(node.logs().to_vec())),
-            Arc::new(Sink(node.clone())),
-            Some(Arc::new(State(node.clone()))),
-        )
-        .await
-        .map_err(|e| {
+        let endpoint_err = |e: georep::Error| {
             format!(
                 "region {name}: geo-replication endpoint on {}: {e}",
                 spec.geo_listen
             )
-        })?;
-        node.set_geo(Arc::new(Control(g.clone())));
+        };
+        let g = Geo::bind(cfg)
+            .map_err(endpoint_err)?
+            .with_membership_hook(group.clone())
+            .start(
+                Arc::new(Logs(node.logs().to_vec())),
+                Arc::new(Sink(node.clone())),
+                Some(Arc::new(State(node.clone()))),
+            )
+            .map_err(endpoint_err)?;
+        group.set_geo(g.clone());
         geo = Some(g);
     }
+    node.set_geo(Arc::new(Control {
+        geo: geo.clone(),
+        group,
+    }));
     if let Some(addr) = spec.metrics {
         let l = tokio::net::TcpListener::bind(addr)
             .await
@@ -320,13 +369,16 @@ async fn start_region(spec: RegionSpec) -> Result<Region, String> {
 }
 
 /// A process-unique incarnation number: a restarted region gets a new one, so its peers
-/// restart its stream offsets instead of waiting for offsets it no longer has.
-fn incarnation(region: u8) -> u64 {
+/// restart its stream offsets instead of waiting for offsets it no longer has (and so does
+/// a purged or joining region, whose logs start again at offset 1).
+pub(crate) fn incarnation(region: u8) -> u64 {
+    static COUNT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let t = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0);
-    t ^ ((std::process::id() as u64) << 32) ^ region as u64
+    let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    t ^ ((std::process::id() as u64) << 32) ^ region as u64 ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 fn node_config(
@@ -392,6 +444,7 @@ pub async fn dev(
             batch_max_delay: Duration::from_millis(config::defaults::BATCH_MAX_DELAY_MS),
             heartbeat: Duration::from_millis(config::defaults::HEARTBEAT_MS),
             metrics: metrics_addr(i),
+            state_file: None,
         };
         regions.push(start_region(spec).await?);
     }
@@ -464,6 +517,7 @@ pub async fn server(cfg: config::Config) -> Result<Vec<Region>, String> {
         batch_max_delay: cfg.geo.batch_max_delay,
         heartbeat: cfg.geo.heartbeat,
         metrics: cfg.metrics,
+        state_file: cfg.group_state_file.clone(),
     };
     let region = start_region(spec).await?;
     println!(

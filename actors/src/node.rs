@@ -100,6 +100,15 @@ pub trait GeoControl: Send + Sync + 'static {
     fn resume(&self);
     /// Whether paused.
     fn is_paused(&self) -> bool;
+    /// `CRDT.GROUP <subcommand> [args]`: a membership command. `Ok` lines are answered as
+    /// an array of bulk strings (none: `+OK`); `Err` is the error reply's text.
+    fn group(
+        &self,
+        args: Vec<Bytes>,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<String>, String>> + Send>>;
+    /// This region's standing in its group (`standalone`, `active`, `removed`,
+    /// `unlinked`) and how many active members the group has.
+    fn membership(&self) -> (String, usize);
 }
 
 /// A connected client, for CLIENT LIST / INFO.
@@ -154,6 +163,8 @@ pub struct NodeSnapshot {
 
 pub(crate) struct Inner {
     pub cfg: NodeConfig,
+    /// The members of the group now, this region included (starts as `cfg.regions`).
+    pub regions: std::sync::RwLock<Vec<RegionId>>,
     pub shards: Vec<Addr<Shard>>,
     pub arbiters: Vec<ArbiterHandle>,
     pub logs: Vec<Arc<ReplLog>>,
@@ -240,6 +251,7 @@ impl Node {
         );
         Node {
             inner: Arc::new(Inner {
+                regions: std::sync::RwLock::new(cfg.regions.clone()),
                 cfg,
                 shards,
                 arbiters,
@@ -262,6 +274,71 @@ impl Node {
     /// The node's configuration.
     pub fn config(&self) -> &NodeConfig {
         &self.inner.cfg
+    }
+
+    /// The group's members now, this region included.
+    pub fn regions(&self) -> Vec<RegionId> {
+        self.inner
+            .regions
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Whether the region has other members (then FLUSHALL is refused and deltas are logged).
+    pub fn linked(&self) -> bool {
+        self.regions().len() > 1
+    }
+
+    /// The group's members changed: the shards follow (collection waits for the members
+    /// only; a region left alone stops logging deltas), and the logs count the new peers'
+    /// acknowledgements.
+    pub fn set_regions(&self, mut regions: Vec<RegionId>) {
+        let me = self.inner.cfg.region;
+        if !regions.contains(&me) {
+            regions.push(me);
+        }
+        regions.sort_unstable();
+        regions.dedup();
+        {
+            let mut r = self
+                .inner
+                .regions
+                .write()
+                .unwrap_or_else(|p| p.into_inner());
+            if *r == regions {
+                return;
+            }
+            *r = regions.clone();
+        }
+        let linked = regions.len() > 1;
+        let peers: Vec<u8> = regions.iter().filter(|r| **r != me).map(|r| r.0).collect();
+        for (shard, log) in self.inner.shards.iter().zip(&self.inner.logs) {
+            log.set_peers(peers.iter().copied());
+            shard.do_send(crate::shard::SetRegions {
+                regions: regions.clone(),
+                log: linked.then(|| log.clone()),
+            });
+        }
+        tracing::info!(members = ?regions.iter().map(|r| r.0).collect::<Vec<_>>(), "group members changed");
+    }
+
+    /// `group flush`: deletes every key with a replicated DEL (see
+    /// [`crate::shard::exec::FlushGroup`]). Returns how many keys were deleted.
+    pub async fn flush_group(&self) -> u64 {
+        let mut n = 0;
+        for s in &self.inner.shards {
+            n += s.send(crate::shard::exec::FlushGroup).await.unwrap_or(0);
+        }
+        n
+    }
+
+    /// Empties the region: every key, and the replication logs (which restart at offset
+    /// 1, so the streams need a new incarnation). For a purge, or a region joining a group.
+    pub async fn purge(&self) {
+        for (s, log) in self.inner.shards.iter().zip(&self.inner.logs) {
+            let _ = s.send(crate::shard::Purge { log: log.clone() }).await;
+        }
     }
 
     /// The shards' replication logs (read by the geo-links).

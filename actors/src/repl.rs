@@ -378,6 +378,34 @@ impl ReplLog {
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.head_tx.subscribe()
     }
+
+    /// The peers whose acknowledgements count are now `peers` (a member joined or left).
+    pub fn set_peers(&self, peers: impl IntoIterator<Item = u8>) {
+        let peers: Vec<u8> = peers.into_iter().collect();
+        let mut a = self.acked.lock().unwrap_or_else(|p| p.into_inner());
+        a.retain(|p, _| peers.contains(p));
+        for p in peers {
+            a.entry(p).or_insert(1);
+        }
+    }
+
+    /// Drops every op and starts the stream again at offset 1 (a purged or joining region,
+    /// whose streams take a new incarnation). Stamps keep increasing.
+    pub fn reset(&self) {
+        {
+            let mut g = self.lock();
+            g.first = 1;
+            g.ops.clear();
+            g.starts.clear();
+            g.bytes = 0;
+            g.trimmed_hlc = 0;
+            g.warned = false;
+        }
+        let mut a = self.acked.lock().unwrap_or_else(|p| p.into_inner());
+        a.values_mut().for_each(|v| *v = 1);
+        drop(a);
+        self.head_tx.send_replace(1);
+    }
 }
 
 #[cfg(test)]
@@ -405,6 +433,26 @@ mod tests {
             log.read(6, 1000),
             ReadResult::UpToDate { next: 6 }
         ));
+    }
+
+    #[test]
+    fn reset_restarts_offsets_and_peers_follow_membership() {
+        let log = ReplLog::new(1000, [2, 3]);
+        log.append((1..=5).map(op));
+        log.acked(2, 6);
+        log.acked(3, 6);
+        log.set_peers([2, 4]);
+        assert_eq!(log.keep_from(), 1, "a new peer needs everything");
+        log.acked(4, 6);
+        assert_eq!(log.keep_from(), 6, "the peer that left no longer counts");
+        log.reset();
+        assert_eq!(log.head(), 1);
+        assert_eq!(log.bytes(), 0);
+        assert!(matches!(log.read(1, 100), ReadResult::UpToDate { next: 1 }));
+        log.append([op(9)]);
+        assert_eq!(log.head(), 2);
+        assert_eq!(log.last_hlc(), 9);
+        assert_eq!(log.offset_after(5), Ok(1));
     }
 
     #[test]

@@ -131,6 +131,10 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Address of the Prometheus `/metrics` HTTP endpoint, if enabled.
     pub metrics: Option<SocketAddr>,
+    /// Where the node keeps the group's membership (`[group] state_file`; by default
+    /// `<region name>.group.toml` beside the config file). `None` only for config text
+    /// parsed without a file (nothing is persisted then).
+    pub group_state_file: Option<PathBuf>,
 }
 
 /// This node's region identity.
@@ -225,6 +229,13 @@ struct RawConfig {
     #[serde(default)]
     log: RawLog,
     metrics: Option<RawMetrics>,
+    group: Option<RawGroup>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGroup {
+    state_file: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -373,7 +384,12 @@ impl Config {
             path: path.display().to_string(),
             reason: e.to_string(),
         })?;
-        Config::parse(&text)
+        let mut cfg = Config::parse(&text)?;
+        if cfg.group_state_file.is_none() {
+            let dir = path.parent().unwrap_or(Path::new("."));
+            cfg.group_state_file = Some(dir.join(format!("{}.group.toml", cfg.region.name)));
+        }
+        Ok(cfg)
     }
 
     /// Parses and validates config text.
@@ -464,6 +480,7 @@ impl Config {
                 ),
             ));
         }
+        let geo_given = raw.geo.is_some();
         let geo = match raw.geo {
             Some(g) => Geo {
                 listen: addr("geo.listen", &g.listen)?,
@@ -533,6 +550,12 @@ impl Config {
             }
             None => None,
         };
+        if tls.is_some() && !geo_given {
+            return Err(invalid(
+                "geo",
+                "a [geo] section with `listen` is required with [tls] (the region's QUIC endpoint, for links)",
+            ));
+        }
         if !peers.is_empty() && tls.is_none() {
             return Err(invalid(
                 "tls",
@@ -562,7 +585,15 @@ impl Config {
             Some(m) => Some(addr("metrics.listen", &m.listen)?),
             None => None,
         };
+        let group_state_file = raw.group.and_then(|g| g.state_file);
+        if group_state_file
+            .as_ref()
+            .is_some_and(|p| p.as_os_str().is_empty())
+        {
+            return Err(invalid("group.state_file", "must not be empty"));
+        }
         Ok(Config {
+            group_state_file,
             metrics,
             region,
             server,
@@ -697,6 +728,38 @@ mod tests {
     fn shards_out_of_range_are_named() {
         let e = err(&GOOD.replace("shards = 4", "shards = 0"));
         assert_eq!(e, "server.shards: 0 is out of range (1 to 256)");
+    }
+
+    #[test]
+    fn group_state_file_defaults_beside_the_config_and_tls_needs_geo() {
+        let dir = std::env::temp_dir().join(format!("meridian-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("eu.toml");
+        std::fs::write(&path, GOOD).expect("write");
+        let c = Config::load(&path).expect("valid");
+        assert_eq!(c.group_state_file, Some(dir.join("eu-west.group.toml")));
+        std::fs::write(
+            &path,
+            format!("{GOOD}\n[group]\nstate_file = \"/var/lib/m/eu.toml\"\n"),
+        )
+        .expect("write");
+        let c = Config::load(&path).expect("valid");
+        assert_eq!(
+            c.group_state_file,
+            Some(PathBuf::from("/var/lib/m/eu.toml"))
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(
+            err(&format!("{GOOD}\n[group]\nstate_file = \"\"\n")).starts_with("group.state_file:")
+        );
+        // A lone region with [tls] can be added to a group later: it needs its endpoint.
+        let start = GOOD.find("[geo]").expect("geo");
+        let end = GOOD.find("[tls]").expect("tls");
+        let peers = GOOD.find("[[peers]]").expect("peers");
+        let text = format!("{}{}", &GOOD[..start], &GOOD[end..peers]);
+        assert!(err(&text).starts_with("geo:"), "{}", err(&text));
+        let lone = format!("{}{}", &GOOD[..peers], "");
+        assert!(Config::parse(&lone).expect("valid").peers.is_empty());
     }
 
     #[test]

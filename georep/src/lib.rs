@@ -5,20 +5,22 @@
 //! windows, resume, dedup, lag), [`wire`] the message format, and `link` the
 //! thin QUIC/actix shell around them.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use actix::{Actor, Addr};
-
+mod group;
 mod link;
+pub mod members;
 pub mod proto;
 pub mod tls;
 pub mod wire;
 
-use link::{GetStatus, Link, LinkShared};
+pub use group::MembershipHook;
+use group::Registry;
+use link::{GetStatus, LinkShared};
+use members::{Member, MemberState, Members};
 
 /// A region of the group (at most a handful).
 pub type RegionId = u8;
@@ -157,6 +159,10 @@ pub struct GeoConfig {
     /// Random per process start; a receiver that sees a new incarnation of an
     /// origin restarts that origin's offsets at 1.
     pub incarnation: u64,
+    /// The membership table kept from an earlier run (empty: none). `peers` from the
+    /// configuration are merged in as records of stamp 0, so any change made at run time
+    /// wins over them.
+    pub members: Members,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -217,6 +223,7 @@ pub struct Bound {
     client_cfg: quinn::ClientConfig,
     local_addr: SocketAddr,
     memory: ReceiverState,
+    hook: Option<Arc<dyn MembershipHook>>,
 }
 
 impl Bound {
@@ -235,6 +242,33 @@ impl Bound {
         self
     }
 
+    /// Tells `hook` of every change of the membership table (to persist it and follow it).
+    pub fn with_membership_hook(mut self, hook: Arc<dyn MembershipHook>) -> Self {
+        self.hook = Some(hook);
+        self
+    }
+
+    /// The table the endpoint starts with: the one kept from an earlier run, plus the
+    /// configured peers and this region as records of stamp 0 when there are peers.
+    fn initial_members(&self) -> Members {
+        let mut m = self.cfg.members.clone();
+        if !self.cfg.peers.is_empty() {
+            let seed = |id, name: &str, addr| Member {
+                id,
+                name: name.to_string(),
+                addr,
+                state: MemberState::Active,
+                stamp: 0,
+                by: 0,
+            };
+            m.merge_record(seed(self.cfg.region, &self.cfg.name, self.local_addr));
+            for p in &self.cfg.peers {
+                m.merge_record(seed(p.id, &p.name, p.addr));
+            }
+        }
+        m
+    }
+
     /// Starts one `Link` actor per peer and the acceptor. Needs a running actix System.
     /// With `state`, the region sends and takes full snapshots (a peer that restarted
     /// empty, or that our log can no longer resume); without it, a stream our log cannot
@@ -245,12 +279,14 @@ impl Bound {
         sink: Arc<dyn RemoteSink>,
         state: Option<Arc<dyn StateSync>>,
     ) -> Result<Geo, Error> {
+        let members = self.initial_members();
         let Bound {
             cfg,
             endpoint,
             client_cfg,
             local_addr,
             memory,
+            hook,
         } = self;
         let mut seen = std::collections::BTreeSet::new();
         for p in &cfg.peers {
@@ -266,13 +302,16 @@ impl Bound {
             m.set_local(cfg.incarnation, state.is_some());
         }
         let gate = Arc::new(tokio::sync::RwLock::new(()));
+        let paused = Arc::new(AtomicBool::new(false));
+        let registry = Arc::new(Registry::new(cfg.region, members, hook, paused.clone()));
         let shared = Arc::new(LinkShared {
+            registry: Arc::downgrade(&registry),
             memory: memory.clone(),
             state: state.clone(),
             gate: gate.clone(),
             revoked: revoked.clone(),
             region: cfg.region,
-            incarnation: cfg.incarnation,
+            incarnation: AtomicU64::new(cfg.incarnation),
             endpoint: endpoint.clone(),
             client_cfg,
             log,
@@ -280,17 +319,11 @@ impl Bound {
             batch_max_delay: cfg.batch_max_delay,
             handshake_timeout: idle_timeout(cfg.heartbeat).max(Duration::from_secs(5)),
         });
-        let links: BTreeMap<RegionId, Addr<Link>> = cfg
-            .peers
-            .iter()
-            .map(|p| (p.id, Link::new(p.clone(), shared.clone()).start()))
-            .collect();
-        let links = Arc::new(links);
-        let paused = Arc::new(AtomicBool::new(false));
+        registry.start(shared.clone());
         let acceptor = tokio::spawn(link::accept_loop(link::AcceptCtx {
             region: cfg.region,
             endpoint: endpoint.clone(),
-            links: links.clone(),
+            registry: registry.clone(),
             memory: memory.clone(),
             sink,
             paused: paused.clone(),
@@ -299,12 +332,13 @@ impl Bound {
             state,
             gate,
         }));
-        tracing::info!(region = cfg.region, name = %cfg.name, %local_addr, peers = cfg.peers.len(), "geo-replication started");
+        tracing::info!(region = cfg.region, name = %cfg.name, %local_addr, peers = registry.links().len(), "geo-replication started");
         Ok(Geo {
             inner: Arc::new(Inner {
                 endpoint,
                 local_addr,
-                links,
+                registry,
+                shared,
                 paused,
                 memory,
                 acceptor: Mutex::new(Some(acceptor)),
@@ -316,7 +350,8 @@ impl Bound {
 struct Inner {
     endpoint: quinn::Endpoint,
     local_addr: SocketAddr,
-    links: Arc<BTreeMap<RegionId, Addr<Link>>>,
+    registry: Arc<Registry>,
+    shared: Arc<LinkShared>,
     paused: Arc<AtomicBool>,
     memory: ReceiverState,
     acceptor: Mutex<Option<tokio::task::JoinHandle<()>>>,
@@ -354,6 +389,7 @@ impl Geo {
             client_cfg,
             local_addr,
             memory: Arc::new(Mutex::new(proto::ReceiverMemory::new())),
+            hook: None,
         })
     }
 
@@ -379,8 +415,9 @@ impl Geo {
 
     /// Status of every link, ordered by peer id.
     pub async fn links(&self) -> Vec<LinkStatus> {
-        let mut out = Vec::with_capacity(self.inner.links.len());
-        for addr in self.inner.links.values() {
+        let links = self.inner.registry.links();
+        let mut out = Vec::with_capacity(links.len());
+        for addr in &links {
             if let Ok(s) = addr.send(GetStatus).await {
                 out.push(s);
             }
@@ -391,7 +428,7 @@ impl Geo {
     /// Stops exchanging deltas in both directions; nothing is lost.
     pub fn pause(&self) {
         self.inner.paused.store(true, Ordering::SeqCst);
-        for addr in self.inner.links.values() {
+        for addr in self.inner.registry.links() {
             addr.do_send(link::Pause);
         }
     }
@@ -399,7 +436,7 @@ impl Geo {
     /// Dials and accepts again; streams resume from acknowledged offsets.
     pub fn resume(&self) {
         self.inner.paused.store(false, Ordering::SeqCst);
-        for addr in self.inner.links.values() {
+        for addr in self.inner.registry.links() {
             addr.do_send(link::Resume);
         }
     }
@@ -408,9 +445,48 @@ impl Geo {
         self.inner.paused.load(Ordering::SeqCst)
     }
 
+    /// The membership table now.
+    pub fn members(&self) -> Members {
+        self.inner.registry.members()
+    }
+
+    /// Changes the membership table here (`f` checks and edits a copy; an error leaves the
+    /// table as it was). The change reaches every peer, links follow it, and the hook is
+    /// told. Returns what `f` returned.
+    pub fn change_members<R>(
+        &self,
+        f: impl FnOnce(&mut Members) -> Result<R, String>,
+    ) -> Result<R, String> {
+        self.inner.registry.change(f)
+    }
+
+    /// Merges a table from elsewhere (e.g. the group this region is told to join).
+    pub fn merge_members(&self, other: &Members) -> bool {
+        self.inner.registry.merge(other, self.inner.registry.me())
+    }
+
+    /// Starts a new incarnation of this region's streams: its logs were emptied and restart
+    /// at offset 1 (a purged or joining region), so peers must forget its old offsets. The
+    /// region forgets what it held of every peer's streams too, and, with `sync`, asks the
+    /// first peer that connects for a full snapshot. Only while the region has no links.
+    pub fn restart_streams(&self, incarnation: u64, sync: Option<String>) {
+        self.inner
+            .shared
+            .incarnation
+            .store(incarnation, Ordering::SeqCst);
+        if let Ok(mut m) = self.inner.shared.memory.lock() {
+            m.restart(incarnation, sync);
+        }
+    }
+
+    /// The incarnation the region's streams carry.
+    pub fn incarnation(&self) -> u64 {
+        self.inner.shared.incarnation.load(Ordering::SeqCst)
+    }
+
     /// Stops the links and closes the endpoint cleanly.
     pub async fn shutdown(&self) {
-        for addr in self.inner.links.values() {
+        for addr in self.inner.registry.stop() {
             let _ = addr.send(link::Stop).await;
         }
         let acceptor = self.inner.acceptor.lock().ok().and_then(|mut a| a.take());

@@ -2,15 +2,16 @@
 //! outbound task per connection driving `proto::Sender`, and an acceptor
 //! whose per-connection tasks drive `proto::ReceiverMemory` and the sink.
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use actix::prelude::*;
 use tokio::sync::{mpsc, Notify};
 use tokio::task::{JoinHandle, JoinSet};
 
+use crate::group::Registry;
+use crate::members::{MemberState, Members};
 use crate::proto::{self, HelloOutcome, OnRead, Poll};
 use crate::tls::{peer_is_region, region_dns_name, Revoked};
 use crate::wire::{self, code, Msg};
@@ -27,6 +28,8 @@ const BACKOFF_MAX: Duration = Duration::from_secs(2);
 
 /// What every link of this endpoint shares.
 pub(crate) struct LinkShared {
+    /// The membership (weak: the registry owns the links).
+    pub registry: Weak<Registry>,
     /// The acceptor's memory (which incarnations of a peer we hold ops of, our sync state).
     pub memory: ReceiverState,
     pub state: Option<Arc<dyn StateSync>>,
@@ -34,7 +37,8 @@ pub(crate) struct LinkShared {
     /// Refused peer certificates (shared with the acceptor).
     pub revoked: Arc<Revoked>,
     pub region: RegionId,
-    pub incarnation: u64,
+    /// This region's stream incarnation (a new one after a purge or a join).
+    pub incarnation: AtomicU64,
     pub endpoint: quinn::Endpoint,
     pub client_cfg: quinn::ClientConfig,
     pub log: Arc<dyn LocalLog>,
@@ -169,7 +173,7 @@ pub(crate) struct Link {
 }
 
 impl Link {
-    pub(crate) fn new(peer: PeerSpec, sh: Arc<LinkShared>) -> Link {
+    pub(crate) fn new(peer: PeerSpec, sh: Arc<LinkShared>, paused: bool) -> Link {
         let shards = sh.log.shards() as usize;
         Link {
             peer,
@@ -182,7 +186,7 @@ impl Link {
             conn: None,
             handshaken: false,
             inbound: None,
-            paused: false,
+            paused,
             stopping: false,
             backoff: BACKOFF_MIN,
             sent_ops: 0,
@@ -468,14 +472,18 @@ async fn stream(
         .lock()
         .map(|m| m.seen(peer.id))
         .unwrap_or_default();
+    let registry = sh.registry.upgrade().ok_or("endpoint shut down")?;
+    let mut members_rx = registry.subscribe();
+    let members = members_rx.borrow_and_update().records().cloned().collect();
     write_frame(
         &mut send,
         &Msg::Hello {
             version: wire::VERSION,
             region: sh.region,
-            incarnation: sh.incarnation,
+            incarnation: sh.incarnation.load(Ordering::SeqCst),
             shards,
             seen,
+            members,
         },
     )
     .await?;
@@ -488,7 +496,10 @@ async fn stream(
             after,
             snapshot,
         }) => (resume, after, snapshot),
-        Some(Msg::Refused { reason }) => return Err(format!("refused by peer: {reason}")),
+        Some(Msg::Refused { reason, members }) => {
+            registry.merge(&Members::from_records(members), peer.id);
+            return Err(format!("refused by peer: {reason}"));
+        }
         Some(other) => return Err(format!("unexpected handshake reply {other:?}")),
         None => return Err("peer closed during handshake".into()),
     };
@@ -646,6 +657,13 @@ async fn stream(
             },
             _ = notify.notified() => {}
             _ = sleep => {}
+            changed = members_rx.changed() => {
+                if changed.is_err() {
+                    return Err("endpoint shut down".into());
+                }
+                let members = members_rx.borrow_and_update().records().cloned().collect();
+                write_frame(&mut send, &Msg::Members { members }).await?;
+            }
         }
     }
 }
@@ -750,7 +768,7 @@ async fn send_snapshot(
 pub(crate) struct AcceptCtx {
     pub region: RegionId,
     pub endpoint: quinn::Endpoint,
-    pub links: Arc<BTreeMap<RegionId, Addr<Link>>>,
+    pub registry: Arc<Registry>,
     pub memory: ReceiverState,
     pub sink: Arc<dyn RemoteSink>,
     pub paused: Arc<AtomicBool>,
@@ -785,7 +803,7 @@ pub(crate) async fn accept_loop(ctx: AcceptCtx) {
                 tracing::warn!(origin = ?origin, error = %e, "inbound geo-link closed");
                 conn.close(var(code::PROTOCOL), e.as_bytes());
             }
-            if let Some(link) = origin.and_then(|o| ctx.links.get(&o)) {
+            if let Some(link) = origin.and_then(|o| ctx.registry.link(o)) {
                 link.do_send(In::Closed {
                     id: conn.stable_id(),
                     error: res.err(),
@@ -797,9 +815,15 @@ pub(crate) async fn accept_loop(ctx: AcceptCtx) {
     }
 }
 
-async fn refuse(send: &mut quinn::SendStream, conn: &quinn::Connection, reason: String) {
+async fn refuse(
+    ctx: &AcceptCtx,
+    send: &mut quinn::SendStream,
+    conn: &quinn::Connection,
+    reason: String,
+) {
     tracing::warn!(%reason, "refusing inbound geo-link");
-    let _ = write_frame(send, &Msg::Refused { reason }).await;
+    let members = ctx.registry.members().records().cloned().collect();
+    let _ = write_frame(send, &Msg::Refused { reason, members }).await;
     let _ = send.finish();
     // Give the Refused frame a moment to leave before closing.
     let _ = tokio::time::timeout(Duration::from_millis(200), send.stopped()).await;
@@ -825,20 +849,24 @@ async fn inbound(
         incarnation,
         shards,
         seen,
+        members,
     }) = hello
     else {
         return Err("expected hello".into());
     };
     if version != wire::VERSION {
-        refuse(&mut send, conn, format!("unsupported version {version}")).await;
+        refuse(
+            ctx,
+            &mut send,
+            conn,
+            format!("unsupported version {version}"),
+        )
+        .await;
         return Ok(());
     }
-    let Some(link) = ctx.links.get(&region).filter(|_| region != ctx.region) else {
-        refuse(&mut send, conn, format!("region {region} is not a peer")).await;
-        return Ok(());
-    };
     if !peer_is_region(conn, region) {
         refuse(
+            ctx,
             &mut send,
             conn,
             format!("certificate does not name region {region}"),
@@ -847,9 +875,17 @@ async fn inbound(
         return Ok(());
     }
     if let Some(fp) = ctx.revoked.check(conn, region) {
-        refuse(&mut send, conn, format!("certificate {fp} is revoked")).await;
+        refuse(ctx, &mut send, conn, format!("certificate {fp} is revoked")).await;
         return Ok(());
     }
+    // The dialer is who it says: its view of the group counts (it may carry a change
+    // made elsewhere, or this region's own removal).
+    ctx.registry.merge(&Members::from_records(members), region);
+    let Some(link) = ctx.registry.link(region) else {
+        let reason = not_a_member(&ctx.registry.members(), ctx.region, region);
+        refuse(ctx, &mut send, conn, reason).await;
+        return Ok(());
+    };
     // While another peer sends us a full snapshot, hold this one's handshake a while
     // (a small snapshot is over in moments), then let it redial.
     let waited = Instant::now();
@@ -883,13 +919,20 @@ async fn inbound(
         }
         HelloOutcome::Busy(reason) => {
             tracing::info!(origin = region, %reason, "asking a peer to redial later");
-            let _ = write_frame(&mut send, &Msg::Refused { reason }).await;
+            let _ = write_frame(
+                &mut send,
+                &Msg::Refused {
+                    reason,
+                    members: Vec::new(),
+                },
+            )
+            .await;
             let _ = send.finish();
             conn.close(var(code::REFUSED), b"busy");
             return Ok(());
         }
         HelloOutcome::Refuse(reason) => {
-            refuse(&mut send, conn, reason).await;
+            refuse(ctx, &mut send, conn, reason).await;
             return Ok(());
         }
     };
@@ -919,7 +962,7 @@ async fn accepted(
     conn: &quinn::Connection,
     (send, recv): (&mut quinn::SendStream, &mut quinn::RecvStream),
     (region, incarnation, shards): (RegionId, u64, u16),
-    link: &Addr<Link>,
+    link: Addr<Link>,
     (resume, after, snapshot): (Vec<u64>, Vec<u64>, Option<(String, u64)>),
     origin_out: &mut Option<RegionId>,
 ) -> Result<(), String> {
@@ -949,6 +992,10 @@ async fn accepted(
                 first_offset,
                 ops,
             }) => (shard, first_offset, ops),
+            Some(Msg::Members { members }) => {
+                ctx.registry.merge(&Members::from_records(members), region);
+                continue;
+            }
             Some(Msg::NeedsSync { reason }) => {
                 tracing::warn!(origin = region, %reason, "a peer cannot resume its stream to us: this region needs a full sync");
                 if let Ok(mut m) = ctx.memory.lock() {
@@ -1052,8 +1099,9 @@ async fn take_snapshot(
             .map_err(|_| "receiver state poisoned".to_string())?
             .synced(ctx.region, region, incarnation, &meta);
     }
-    for (&id, l) in ctx.links.iter() {
-        if id != region {
+    let source = ctx.registry.link(region);
+    for l in ctx.registry.links() {
+        if Some(&l) != source.as_ref() {
             l.do_send(In::Resync);
         }
     }
@@ -1064,4 +1112,26 @@ async fn take_snapshot(
         "full sync installed; streams resume from it"
     );
     Ok(())
+}
+
+/// Why `region` may not link with this one, for the refusal it is sent.
+fn not_a_member(members: &Members, us: RegionId, region: RegionId) -> String {
+    if members.state_of(us) != Some(MemberState::Active) {
+        return format!(
+            "region {us} is not an active member of a replication group (its state: {})",
+            members.state_of(us).map_or("standalone", |s| s.as_str())
+        );
+    }
+    match members.get(region) {
+        Some(m) if m.state == MemberState::Unlinked => format!(
+            "region {region} ({}) was force-unlinked from the group by region {}: its \
+             identity is refused; purge it (meridian group purge) and add it again as a new member",
+            m.name, m.by
+        ),
+        Some(m) if m.state == MemberState::Removed => format!(
+            "region {region} ({}) was removed from the group by region {}",
+            m.name, m.by
+        ),
+        _ => format!("region {region} is not a member of this group"),
+    }
 }

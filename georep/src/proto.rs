@@ -491,6 +491,20 @@ impl ReceiverMemory {
         }
     }
 
+    /// This region's streams start again as incarnation `incarnation` and it holds nothing
+    /// of any peer's streams any more (a purged or joining region); with `sync`, the first
+    /// peer that connects is asked for a full snapshot, for that reason.
+    pub fn restart(&mut self, incarnation: u64, sync: Option<String>) {
+        self.me = incarnation;
+        self.origins.clear();
+        self.seen.clear();
+        self.synced = false;
+        self.sync = match sync {
+            Some(why) if self.can_sync => SyncState::Needed(why, None),
+            _ => SyncState::Idle,
+        };
+    }
+
     /// The incarnations of `region` this region holds ops of (sent in our `Hello` to it).
     pub fn seen(&self, region: RegionId) -> Vec<u64> {
         self.seen.get(&region).cloned().unwrap_or_default()

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::RegionId;
 
 /// Protocol version carried in `Hello`; bumped on incompatible changes.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 /// Largest frame either side accepts; bigger ones are a protocol error, so a
 /// hostile or broken peer cannot make us allocate unbounded memory.
 pub const MAX_FRAME: usize = 64 * 1024 * 1024;
@@ -41,6 +41,8 @@ pub enum Msg {
         /// Incarnations of the *acceptor* the dialer has received ops from (its own data
         /// may hold writes of an earlier process of the acceptor).
         seen: Vec<u64>,
+        /// The dialer's membership table (see [`crate::members`]).
+        members: Vec<crate::members::Member>,
     },
     Batch {
         shard: u16,
@@ -70,8 +72,16 @@ pub enum Msg {
     NeedsSync {
         reason: String,
     },
+    /// The acceptor refuses the connection; `members` is its membership table (empty
+    /// when the refusal is not about membership), so a region that was removed or
+    /// force-unlinked learns it.
     Refused {
         reason: String,
+        members: Vec<crate::members::Member>,
+    },
+    /// The dialer's membership table changed.
+    Members {
+        members: Vec<crate::members::Member>,
     },
     Ack {
         shard: u16,
@@ -129,6 +139,7 @@ mod tests {
                 incarnation: 42,
                 shards: 4,
                 seen: vec![7, 9],
+                members: vec![member()],
             },
             Msg::Batch {
                 shard: 1,
@@ -156,7 +167,13 @@ mod tests {
             Msg::NeedsSync {
                 reason: "trimmed".into(),
             },
-            Msg::Refused { reason: "x".into() },
+            Msg::Refused {
+                reason: "x".into(),
+                members: vec![member()],
+            },
+            Msg::Members {
+                members: vec![member(), member()],
+            },
             Msg::Ack {
                 shard: 2,
                 next_offset: 9,
@@ -167,6 +184,17 @@ mod tests {
             let len = check_len([f[0], f[1], f[2], f[3]]).expect("len");
             assert_eq!(len, f.len() - 4);
             assert_eq!(decode(&f[4..]).expect("decode"), m);
+        }
+    }
+
+    fn member() -> crate::members::Member {
+        crate::members::Member {
+            id: 4,
+            name: "eu-west".into(),
+            addr: "127.0.0.4:7000".parse().expect("addr"),
+            state: crate::members::MemberState::Unlinked,
+            stamp: 77,
+            by: 2,
         }
     }
 

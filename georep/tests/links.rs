@@ -194,6 +194,7 @@ fn config(id: RegionId, ca: &DevCa, listen: SocketAddr) -> GeoConfig {
         batch_max_delay: Duration::from_millis(2),
         heartbeat: Duration::from_millis(200),
         incarnation: 1000 + id as u64 + rand_ish(),
+        members: Default::default(),
     }
 }
 

@@ -207,6 +207,7 @@ pub struct Link {
     pub state: String,
     pub lag_ops: i64,
     pub lag_ms: i64,
+    pub backlog_bytes: i64,
     pub sent_ops: i64,
     pub acked_ops: i64,
     pub received_ops: i64,
@@ -242,6 +243,7 @@ impl Link {
             state: text("state")?,
             lag_ops: int("lag_ops")?,
             lag_ms: int("lag_ms")?,
+            backlog_bytes: int("backlog_bytes")?,
             sent_ops: int("sent_ops")?,
             acked_ops: int("acked_ops")?,
             received_ops: int("received_ops")?,
@@ -432,6 +434,9 @@ pub struct ServerOpts {
     pub revoked: Vec<(u8, u8)>,
     /// `geo.backlog_bytes` (per shard), if not the default.
     pub backlog_bytes: Option<usize>,
+    /// Regions started alone (with `[geo]` and `[tls]` but no peers), and left out of the
+    /// others' peers: standalone regions that a test adds to the group at run time.
+    pub standalone: Vec<u8>,
 }
 
 impl Default for ServerOpts {
@@ -444,6 +449,7 @@ impl Default for ServerOpts {
             metrics: false,
             revoked: Vec::new(),
             backlog_bytes: None,
+            standalone: Vec::new(),
         }
     }
 }
@@ -458,6 +464,9 @@ pub struct Group {
     clients: Vec<redis::Client>,
     /// The group's temp dir (configs, certs, logs); removed on drop, after the processes die.
     pub dir: TempDir,
+    /// The regions that are members of the group, which [`Group::wait_linked`] and
+    /// [`Group::wait_converged`] look at (all of them unless a test changes it).
+    pub active: Vec<usize>,
 }
 
 fn conn_config() -> AsyncConnectionConfig {
@@ -639,9 +648,10 @@ impl Group {
 
         let mut procs = Vec::new();
         for me in &infos {
+            let alone = opts.standalone.contains(&me.id);
             let peers: Vec<(u8, SocketAddr)> = infos
                 .iter()
-                .filter(|p| p.id != me.id)
+                .filter(|p| p.id != me.id && !alone && !opts.standalone.contains(&p.id))
                 .map(|p| {
                     (
                         p.id,
@@ -684,7 +694,17 @@ impl Group {
                 dir.path().join(format!("region-{}.log", me.id)),
             ));
         }
-        Group::finish(infos, procs, relays, dir, opts.revoked.is_empty()).await
+        let active: Vec<usize> = infos
+            .iter()
+            .filter(|i| !opts.standalone.contains(&i.id))
+            .map(|i| i.id as usize)
+            .collect();
+        let mut g = Group::finish(infos, procs, relays, dir, false).await;
+        g.active = active;
+        if g.active.len() > 1 && opts.revoked.is_empty() {
+            g.wait_linked(START_TIMEOUT).await;
+        }
+        g
     }
 
     async fn finish(
@@ -698,12 +718,14 @@ impl Group {
             .iter()
             .map(|r| redis::Client::open(format!("redis://{}/", r.resp)).expect("redis client"))
             .collect();
+        let active = (1..=regions.len()).collect();
         let mut g = Group {
             regions,
             procs,
             relays,
             clients,
             dir,
+            active,
         };
         g.wait_ready(START_TIMEOUT).await;
         if g.regions.len() > 1 && wait_linked {
@@ -888,16 +910,16 @@ impl Group {
         s
     }
 
-    /// Waits until every region lists every other region as a `connected` link.
+    /// Waits until every member region lists every other member as a `connected` link.
     pub async fn wait_linked(&mut self, timeout: Duration) {
         let deadline = Instant::now() + timeout;
-        let n = self.regions.len();
+        let n = self.active.len();
         let mut last = String::new();
         loop {
             self.check_alive();
             let mut ok = true;
             last.clear();
-            for i in self.ids() {
+            for i in self.active.clone() {
                 let links = self.links(i).await;
                 let _ = writeln!(last, "region {i}: {links:#?}");
                 let connected = links.iter().filter(|l| l.state == "connected").count();
@@ -918,10 +940,10 @@ impl Group {
 
     /// One snapshot of the convergence condition: `Ok(())` if converged, else a description.
     pub async fn converged_now(&self) -> Result<(), String> {
-        let n = self.regions.len();
+        let n = self.active.len();
         let mut why = String::new();
         let mut digests = Vec::new();
-        for i in self.ids() {
+        for &i in &self.active {
             let mut c = self.conn(i).await;
             let links = self.links_on(&mut c, i).await;
             if links.len() != n - 1 {

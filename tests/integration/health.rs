@@ -88,6 +88,8 @@ async fn info_and_metrics_show_a_dead_peer_and_what_waits_for_it() {
         let m = scrape(m1).await;
         assert_eq!(m["meridian_up"], 1);
         assert_eq!(m["meridian_geo_replication_healthy"], 1, "{m:#?}");
+        assert_eq!(m["meridian_group_members"], 3, "{m:#?}");
+        assert_eq!(m["meridian_group_member"], 1, "{m:#?}");
         for id in [2, 3] {
             assert_eq!(m[&peer("meridian_link_up", id)], 1, "{m:#?}");
             assert_eq!(m[&peer("meridian_link_lag_ops", id)], 0, "{m:#?}");
@@ -149,7 +151,9 @@ async fn info_and_metrics_show_a_dead_peer_and_what_waits_for_it() {
         .expect("group status ran");
         assert!(st.success(), "group status failed: {out}\n{err}");
         assert!(
-            out.starts_with("region region-1.meridian (id 1): geo-replication healthy: NO"),
+            out.starts_with(
+                "region region-1.meridian (id 1): active, geo-replication healthy: NO, paused: no, members: 3"
+            ),
             "{out}"
         );
         let row = |id: &str| -> Vec<String> {

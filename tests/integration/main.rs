@@ -12,6 +12,7 @@ mod faults;
 mod gc;
 mod harness;
 mod health;
+mod membership;
 mod relay;
 mod servers;
 mod sync;

@@ -32,6 +32,7 @@ pub(crate) fn is_barrier(cmd: &Command) -> bool {
             | Command::CrdtPause
             | Command::CrdtResume
             | Command::CrdtDigest
+            | Command::CrdtGroup(_)
     )
 }
 
@@ -379,7 +380,7 @@ impl Conn {
                 }
             }
             Command::FlushAll | Command::FlushDb => {
-                if inner.cfg.linked() {
+                if self.node.linked() {
                     w.error("ERR FLUSHALL and FLUSHDB are refused while the region is linked to other regions: use the operator's group flush");
                 } else {
                     for s in &inner.shards {
@@ -439,6 +440,19 @@ impl Conn {
                     w.ok();
                 }
                 None => w.error("ERR this region has no peers"),
+            },
+            Command::CrdtGroup(args) => match inner.geo.get() {
+                Some(g) => match g.group(args).await {
+                    Ok(lines) if lines.is_empty() => w.ok(),
+                    Ok(lines) => {
+                        w.array(lines.len());
+                        for l in lines {
+                            w.bulk(l.as_bytes());
+                        }
+                    }
+                    Err(e) => w.error(&format!("ERR {e}")),
+                },
+                None => w.error("ERR this node does not manage group membership"),
             },
             Command::CrdtDigest => {
                 let mut acc = 0u64;
@@ -569,9 +583,15 @@ impl Conn {
             let links = self.node.links().await;
             let healthy = links.iter().all(|l| l.state == "connected");
             let paused = inner.geo.get().is_some_and(|g| g.is_paused());
+            let (group_state, members) = match inner.geo.get() {
+                Some(g) => g.membership(),
+                None => ("standalone".to_string(), 1),
+            };
+            // A region cut out of its group is not replicating, whatever its links say.
+            let healthy = healthy && matches!(group_state.as_str(), "active" | "standalone");
             let _ = write!(
                 s,
-                "# CRDT\r\nregion_id:{}\r\nregion_name:{}\r\nclock_hlc:{}\r\nlinked_regions:{}\r\npaused:{}\r\ngeo_replication_healthy:{}\r\nbacklog_bytes:{}\r\nentries:{}\r\npending_gc:{}\r\ncollected_gc:{}\r\ncollected_leftovers:{}\r\nremote_ops_applied:{}\r\nremote_ops_duplicate:{}\r\nremote_ops_bad:{}\r\nfull_syncs_installed:{}\r\n",
+                "# CRDT\r\nregion_id:{}\r\nregion_name:{}\r\ngroup_state:{group_state}\r\ngroup_members:{members}\r\nclock_hlc:{}\r\nlinked_regions:{}\r\npaused:{}\r\ngeo_replication_healthy:{}\r\nbacklog_bytes:{}\r\nentries:{}\r\npending_gc:{}\r\ncollected_gc:{}\r\ncollected_leftovers:{}\r\nremote_ops_applied:{}\r\nremote_ops_duplicate:{}\r\nremote_ops_bad:{}\r\nfull_syncs_installed:{}\r\n",
                 cfg.region.0,
                 cfg.name,
                 inner.clock.current().0,

@@ -447,7 +447,7 @@ fn received_vector(
 ) -> VersionVector {
     let mut vv = VersionVector::new();
     vv.set_max(ctx.region, Hlc(u64::MAX));
-    for r in &ctx.regions {
+    for r in ctx.regions.iter().chain(&departed(ctx, origin_shards)) {
         if *r == ctx.region {
             continue;
         }
@@ -467,6 +467,8 @@ fn received_vector(
 /// it received of that stream. Reports travel in the reporter's stream, after every op it
 /// sent before, so an op at or below this vector is at every member and every op made
 /// concurrently with it has arrived here. Unknown entries count as 0 (nothing stable).
+/// A region that left the group (removed or force-unlinked) sends nothing more: what this
+/// shard received of it is all it will ever have, so that is stable, and it reports no more.
 fn stable_vector(
     ctx: &ShardContext,
     received: &Received,
@@ -475,6 +477,13 @@ fn stable_vector(
     slot: u16,
 ) -> VersionVector {
     let mut vv = VersionVector::new();
+    for r in departed(ctx, origin_shards) {
+        if let Some(&h) =
+            stream_of(ctx, origin_shards, slot, r).and_then(|rs| received.get(&(r.0, rs)))
+        {
+            vv.set_max(r, Hlc(h));
+        }
+    }
     for &r in &ctx.regions {
         let Some(rs) = stream_of(ctx, origin_shards, slot, r) else {
             continue;
@@ -490,11 +499,19 @@ fn stable_vector(
             }
             h = h.min(reported(ctx, origin_shards, reports, slot, j, r));
         }
-        if h != u64::MAX {
-            vv.set_max(r, Hlc(h));
-        }
+        // Our own ops, with no other member left to wait for, are all stable.
+        vv.set_max(r, Hlc(h));
     }
     vv
+}
+
+/// Regions this shard holds ops of that are no longer members of the group.
+fn departed(ctx: &ShardContext, origin_shards: &HashMap<u8, u16>) -> Vec<RegionId> {
+    origin_shards
+        .keys()
+        .map(|&r| RegionId(r))
+        .filter(|r| *r != ctx.region && !ctx.regions.contains(r))
+        .collect()
 }
 
 /// Which stream of region `r` carries `slot`'s keys (`None` while `r`'s shard count is not
@@ -833,6 +850,62 @@ impl Handler<Stats> for Shard {
 
     fn handle(&mut self, _: Stats, _: &mut Self::Context) -> Self::Result {
         MessageResult(self.stats())
+    }
+}
+
+/// The group's members changed: `regions` are the members now (this one included), and
+/// `log` is the shard's replication log while there is any other member (`None`: a lone
+/// region ships nothing and compacts at once).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetRegions {
+    /// The members, this region included.
+    pub regions: Vec<RegionId>,
+    /// The shard's log, when linked.
+    pub log: Option<Arc<ReplLog>>,
+}
+
+impl Handler<SetRegions> for Shard {
+    type Result = ();
+
+    fn handle(&mut self, msg: SetRegions, _: &mut Self::Context) {
+        let left: Vec<RegionId> = self
+            .ctx
+            .regions
+            .iter()
+            .filter(|r| !msg.regions.contains(r))
+            .copied()
+            .collect();
+        // A member that left reports no more: its reports would hold collection back.
+        self.reports
+            .retain(|(r, _), _| !left.contains(&RegionId(*r)));
+        self.ctx.regions = msg.regions;
+        self.ctx.log = msg.log;
+    }
+}
+
+/// Empties the shard and its replication log, and forgets every origin stream: the
+/// region starts over (a purge, or joining a group whose snapshot replaces the data).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Purge {
+    /// The shard's log (kept by the node also while the region is alone).
+    pub log: Arc<ReplLog>,
+}
+
+impl Handler<Purge> for Shard {
+    type Result = ();
+
+    fn handle(&mut self, msg: Purge, _: &mut Self::Context) {
+        self.keys.clear();
+        self.gc.clear();
+        self.watches.touch_all();
+        self.pending.clear();
+        self.received.clear();
+        self.origin_shards.clear();
+        self.reports.clear();
+        self.report_due = false;
+        msg.log.reset();
     }
 }
 

@@ -1,14 +1,15 @@
 //! Meridian's admin commands for the replication layer (CRDT.*).
 //!
-//! They take no arguments; the table's arity (1) is already enforced, so
-//! parsing is only a name → variant mapping.
+//! All but `CRDT.GROUP` take no arguments; the table's arity is already enforced, so
+//! parsing is a name → variant mapping (`CRDT.GROUP` keeps its arguments for the node).
 
 use bytes::Bytes;
 
 use super::{CmdError, Command};
 
-pub(super) fn parse(name: &'static str, _args: Vec<Bytes>) -> Result<Command, CmdError> {
+pub(super) fn parse(name: &'static str, args: Vec<Bytes>) -> Result<Command, CmdError> {
     Ok(match name {
+        "crdt.group" => Command::CrdtGroup(args.into_iter().skip(1).collect()),
         "crdt.links" => Command::CrdtLinks,
         "crdt.pause" => Command::CrdtPause,
         "crdt.resume" => Command::CrdtResume,

@@ -244,6 +244,9 @@ pub enum Command {
     CrdtPause,
     CrdtResume,
     CrdtDigest,
+    /// `CRDT.GROUP <subcommand> [args]`: membership of the replication group (the
+    /// subcommand and its arguments, as sent; the node that owns the group checks them).
+    CrdtGroup(Vec<Bytes>),
     // string.rs
     Get(Bytes),
     Set {
@@ -846,6 +849,7 @@ impl Command {
             Self::CrdtPause => "crdt.pause",
             Self::CrdtResume => "crdt.resume",
             Self::CrdtDigest => "crdt.digest",
+            Self::CrdtGroup(_) => "crdt.group",
             Self::Get(_) => "get",
             Self::Set { .. } => "set",
             Self::MGet(_) => "mget",
@@ -1051,7 +1055,9 @@ fn dispatch(name: &'static str, args: Vec<Bytes>) -> Result<Command, CmdError> {
         | "pexpireat" | "ttl" | "pttl" | "expiretime" | "pexpiretime" | "persist" | "rename"
         | "renamenx" | "copy" | "randomkey" | "object|help" | "object|encoding" | "object|freq"
         | "object|idletime" | "object|refcount" => keys::parse(name, args),
-        "crdt.links" | "crdt.pause" | "crdt.resume" | "crdt.digest" => crdt::parse(name, args),
+        "crdt.links" | "crdt.pause" | "crdt.resume" | "crdt.digest" | "crdt.group" => {
+            crdt::parse(name, args)
+        }
         "multi" | "exec" | "discard" | "watch" | "unwatch" => tx::parse(name, args),
         "subscribe" | "psubscribe" | "unsubscribe" | "punsubscribe" | "publish"
         | "pubsub|channels" | "pubsub|numsub" | "pubsub|numpat" | "pubsub|help" => {

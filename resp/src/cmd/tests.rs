@@ -276,6 +276,15 @@ fn server_commands() {
     assert_eq!(ok("crdt.resume"), Command::CrdtResume);
     assert_eq!(ok("crdt.digest"), Command::CrdtDigest);
     assert_eq!(
+        ok("crdt.group add 4 eu 127.0.0.1:1"),
+        Command::CrdtGroup(vec![
+            Bytes::from_static(b"add"),
+            Bytes::from_static(b"4"),
+            Bytes::from_static(b"eu"),
+            Bytes::from_static(b"127.0.0.1:1"),
+        ])
+    );
+    assert_eq!(
         err("crdt.links x"),
         "ERR wrong number of arguments for 'crdt.links' command"
     );
@@ -2696,6 +2705,7 @@ const EXAMPLES: &[&str] = &[
     "crdt.pause",
     "crdt.resume",
     "crdt.digest",
+    "crdt.group members",
 ];
 
 /// Variants shared by several commands that report one canonical name.

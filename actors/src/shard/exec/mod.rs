@@ -5,6 +5,7 @@
 //! has passed first deletes it (observed-remove, replicated like any delete), so the write
 //! starts from an empty key as in Redis.
 
+use actix::{Handler, Message};
 use bytes::Bytes;
 use crdt::{Entry, Kind, NumError};
 use resp::{Command, ExpireAt, ExpireCond, ReplyWriter, SetCond, SetExpiry};
@@ -519,5 +520,39 @@ impl Shard {
             });
         }
         w.int(1);
+    }
+}
+
+/// `group flush`: deletes every key of the shard as a replicated DEL each, so every member
+/// removes what this region had of it (observed-remove: a write this region had not seen
+/// yet survives, as with DEL). Returns how many keys were deleted.
+#[derive(Message)]
+#[rtype(result = "u64")]
+pub struct FlushGroup;
+
+impl Handler<FlushGroup> for Shard {
+    type Result = u64;
+
+    fn handle(&mut self, _: FlushGroup, _: &mut Self::Context) -> u64 {
+        let keys: Vec<(u16, Vec<u8>)> = self
+            .keys
+            .iter_slots(0..crate::shard::SLOTS)
+            .map(|(slot, key, _)| (slot, key.to_vec()))
+            .collect();
+        let mut n = 0;
+        for (slot, key) in keys {
+            if self.write(slot, &key, |e, _| {
+                let d = e.delete();
+                (d.is_some(), d)
+            }) {
+                n += 1;
+            }
+            // Bounded batches in the log, like a client's pipeline.
+            if self.pending.len() >= 1024 {
+                self.flush_pending();
+            }
+        }
+        self.flush_pending();
+        n
     }
 }

@@ -1,0 +1,217 @@
+//! The running membership of one endpoint: the table (see [`crate::members`]), the `Link`
+//! actor of every active peer, and what happens when the table changes (links started and
+//! stopped, the owner told so it can persist the table and reconfigure its shards).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+
+use actix::{Actor, Addr};
+use actix_rt::ArbiterHandle;
+use tokio::sync::watch;
+
+use crate::link::{self, Link, LinkShared};
+use crate::members::{MemberState, Members};
+use crate::{PeerSpec, RegionId};
+
+/// Told of every change of the membership table, with the table after it (under the
+/// registry's lock, so calls come in the order of the changes).
+pub trait MembershipHook: Send + Sync + 'static {
+    fn changed(&self, members: &Members);
+}
+
+/// The table and the links that follow it.
+pub(crate) struct Registry {
+    me: RegionId,
+    members: Mutex<Members>,
+    tx: watch::Sender<Members>,
+    links: RwLock<BTreeMap<RegionId, (PeerSpec, Addr<Link>)>>,
+    shared: OnceLock<Arc<LinkShared>>,
+    arbiter: ArbiterHandle,
+    hook: Option<Arc<dyn MembershipHook>>,
+    paused: Arc<AtomicBool>,
+    stopped: AtomicBool,
+}
+
+impl Registry {
+    pub(crate) fn new(
+        me: RegionId,
+        members: Members,
+        hook: Option<Arc<dyn MembershipHook>>,
+        paused: Arc<AtomicBool>,
+    ) -> Registry {
+        let (tx, _) = watch::channel(members.clone());
+        Registry {
+            me,
+            members: Mutex::new(members),
+            tx,
+            links: RwLock::new(BTreeMap::new()),
+            shared: OnceLock::new(),
+            arbiter: actix_rt::Arbiter::current(),
+            hook,
+            paused,
+            stopped: AtomicBool::new(false),
+        }
+    }
+
+    /// Starts the links of the table's peers (once the shared link state exists).
+    pub(crate) fn start(&self, shared: Arc<LinkShared>) {
+        let _ = self.shared.set(shared);
+        let m = self.lock();
+        self.reconcile(&m);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Members> {
+        self.members.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn me(&self) -> RegionId {
+        self.me
+    }
+
+    /// The table now.
+    pub(crate) fn members(&self) -> Members {
+        self.lock().clone()
+    }
+
+    /// Wakes on every change (links send the new table to their peer).
+    pub(crate) fn subscribe(&self) -> watch::Receiver<Members> {
+        self.tx.subscribe()
+    }
+
+    /// The link of active peer `id`.
+    pub(crate) fn link(&self, id: RegionId) -> Option<Addr<Link>> {
+        if id == self.me {
+            return None;
+        }
+        let links = self.links.read().unwrap_or_else(|p| p.into_inner());
+        links.get(&id).map(|(_, a)| a.clone())
+    }
+
+    /// Every link, ordered by peer id.
+    pub(crate) fn links(&self) -> Vec<Addr<Link>> {
+        let links = self.links.read().unwrap_or_else(|p| p.into_inner());
+        links.values().map(|(_, a)| a.clone()).collect()
+    }
+
+    /// Merges a table a peer sent. Returns whether ours changed. A peer's record can take
+    /// this region out of the group (removed, force-unlinked) but never make it an active
+    /// member: joining discards the region's data, so only the region itself does it (the
+    /// operator's `JOIN`), never a peer that happens to dial it first.
+    pub(crate) fn merge(&self, other: &Members, from: RegionId) -> bool {
+        let mut m = self.lock();
+        let before = m.state_of(self.me);
+        let other = Members::from_records(
+            other
+                .records()
+                .filter(|r| {
+                    r.id != self.me
+                        || r.state != MemberState::Active
+                        || before == Some(MemberState::Active)
+                })
+                .cloned(),
+        );
+        if !m.merge(&other) {
+            return false;
+        }
+        let after = m.state_of(self.me);
+        if before != after {
+            if let Some(r) = m.get(self.me) {
+                tracing::warn!(
+                    by = r.by,
+                    via = from,
+                    state = r.state.as_str(),
+                    "this region's membership was changed by another member"
+                );
+            }
+        }
+        self.changed(&m);
+        true
+    }
+
+    /// Applies a local change; on success the new table spreads to every peer.
+    pub(crate) fn change<R>(
+        &self,
+        f: impl FnOnce(&mut Members) -> Result<R, String>,
+    ) -> Result<R, String> {
+        let mut m = self.lock();
+        let mut next = m.clone();
+        let r = f(&mut next)?;
+        if next != *m {
+            *m = next;
+            self.changed(&m);
+        }
+        Ok(r)
+    }
+
+    fn changed(&self, m: &Members) {
+        self.reconcile(m);
+        self.tx.send_replace(m.clone());
+        if let Some(h) = &self.hook {
+            h.changed(m);
+        }
+    }
+
+    /// Makes the links match the table: a link per active peer while this region is an
+    /// active member, none otherwise.
+    fn reconcile(&self, m: &Members) {
+        let Some(shared) = self.shared.get() else {
+            return;
+        };
+        let stopped = self.stopped.load(Ordering::SeqCst);
+        let wanted: BTreeMap<RegionId, PeerSpec> =
+            if m.state_of(self.me) == Some(MemberState::Active) && !stopped {
+                m.peers(self.me)
+                    .map(|p| {
+                        (
+                            p.id,
+                            PeerSpec {
+                                id: p.id,
+                                name: p.name.clone(),
+                                addr: p.addr,
+                            },
+                        )
+                    })
+                    .collect()
+            } else {
+                BTreeMap::new()
+            };
+        let mut links = self.links.write().unwrap_or_else(|p| p.into_inner());
+        let gone: Vec<RegionId> = links
+            .iter()
+            .filter(|(id, (spec, _))| {
+                wanted
+                    .get(id)
+                    .is_none_or(|w| w.addr != spec.addr || w.name != spec.name)
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in gone {
+            if let Some((spec, addr)) = links.remove(&id) {
+                tracing::info!(peer = id, name = %spec.name, "geo-link stopped: no longer a peer");
+                addr.do_send(link::Stop);
+            }
+        }
+        for (id, spec) in wanted {
+            if links.contains_key(&id) {
+                continue;
+            }
+            tracing::info!(peer = id, name = %spec.name, addr = %spec.addr, "geo-link to a member");
+            let paused = self.paused.load(Ordering::SeqCst);
+            let sh = shared.clone();
+            let s = spec.clone();
+            let addr = Link::start_in_arbiter(&self.arbiter, move |_| Link::new(s, sh, paused));
+            links.insert(id, (spec, addr));
+        }
+    }
+
+    /// Stops every link for good (endpoint shutdown).
+    pub(crate) fn stop(&self) -> Vec<Addr<Link>> {
+        self.stopped.store(true, Ordering::SeqCst);
+        let mut links = self.links.write().unwrap_or_else(|p| p.into_inner());
+        std::mem::take(&mut *links)
+            .into_values()
+            .map(|(_, a)| a)
+            .collect()
+    }
+}

@@ -1,0 +1,366 @@
+//! Runtime membership between `meridian server` processes, through the operator CLI:
+//! `group add` of a region that has its own data (it takes the group's, the change reaches
+//! every member and survives restarts, a sixth member is refused), and the force-unlink
+//! workflow around a region that went dark (`kill -9`): collection resumes, the old region
+//! is refused and told so, and after `group purge` and `group add` it converges.
+
+use std::time::{Duration, Instant};
+
+use crate::harness::{
+    assert_no_acknowledged_write_lost, bounded, crdt_info, q, region_name, run_to_end, smembers,
+    Group, ServerOpts, Writers,
+};
+
+/// Runs `meridian group <args>`; panics with its output and the group's logs if it fails.
+async fn cli(g: &Group, args: &[&str]) -> String {
+    let (st, out, err) = try_cli(args).await;
+    assert!(
+        st.success(),
+        "meridian group {args:?} failed ({st}):\n{out}\n{err}\n{}",
+        g.logs()
+    );
+    out
+}
+
+async fn try_cli(args: &[&str]) -> (std::process::ExitStatus, String, String) {
+    let mut all = vec!["group".to_string()];
+    all.extend(args.iter().map(|a| a.to_string()));
+    tokio::task::spawn_blocking(move || {
+        let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+        run_to_end(&refs, Duration::from_secs(30))
+    })
+    .await
+    .expect("cli ran")
+}
+
+/// A string field of region `region`'s `INFO crdt`.
+async fn info_str(g: &Group, region: usize, field: &str) -> String {
+    let info: String = q(&mut g.conn(region).await, &["INFO", "crdt"]).await;
+    info.lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .map(|v| v.trim().to_string())
+        .unwrap_or_else(|| panic!("no {field} in INFO crdt:\n{info}"))
+}
+
+/// Polls `check` every 100 ms until it is true; panics with `what` and the logs after `secs`.
+async fn wait_until<F, Fut>(g: &Group, secs: u64, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !check().await {
+        assert!(
+            Instant::now() < deadline,
+            "not within {secs} s: {what}\n{}",
+            g.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn log_of(g: &Group, region: usize) -> String {
+    std::fs::read_to_string(g.dir.path().join(format!("region-{region}.log"))).unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_add_gives_a_region_the_groups_data_and_membership_survives_restarts() {
+    bounded(150, async {
+        let mut g = Group::servers_with(ServerOpts {
+            regions: 3,
+            standalone: vec![3],
+            ..ServerOpts::default()
+        })
+        .await;
+        assert_eq!(info_str(&g, 3, "group_state").await, "standalone");
+        assert_eq!(info_str(&g, 1, "group_state").await, "active");
+        // Region 3 has data of its own, which joining discards.
+        let mut c3 = g.conn(3).await;
+        let _: () = q(&mut c3, &["SET", "own-3", "x"]).await;
+        let _: i64 = q(&mut c3, &["INCRBY", "counter", "1000"]).await;
+        for r in 1..=2 {
+            let mut c = g.conn(r).await;
+            for i in 0..40 {
+                let _: () = q(&mut c, &["SET", &format!("k{r}-{i}"), "v"]).await;
+            }
+        }
+        // Writers in the group keep going while region 3 joins.
+        let w = Writers::start(&g, &[1, 2], 300, Duration::from_millis(5)).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let n1 = g.resp_addr(1).to_string();
+        let n2 = g.resp_addr(2).to_string();
+        let n3 = g.resp_addr(3).to_string();
+        let name3 = region_name(3);
+        let out = cli(
+            &g,
+            &["add", "--node", &n1, "--region", &name3, "--endpoint", &n3],
+        )
+        .await;
+        assert!(out.contains("added region region-3.meridian"), "{out}");
+        g.active = vec![1, 2, 3];
+        g.wait_linked(Duration::from_secs(30)).await;
+        w.stop();
+        let totals = w.finish().await;
+        g.wait_converged(Duration::from_secs(30)).await;
+
+        assert_no_acknowledged_write_lost(&g, &[1, 2, 3], &totals).await;
+        let own: Option<String> = q(&mut c3, &["GET", "own-3"]).await;
+        assert_eq!(own, None, "the joining region's own data is discarded");
+        let v: Option<String> = q(&mut c3, &["GET", "k1-39"]).await;
+        assert_eq!(v.as_deref(), Some("v"));
+        assert_eq!(crdt_info(&mut c3, "full_syncs_installed").await, 1);
+        // The change reached region 2, which was not asked.
+        for r in 1..=3 {
+            assert_eq!(crdt_info(&mut g.conn(r).await, "group_members").await, 3);
+        }
+        let members = cli(&g, &["members", "--node", &n2]).await;
+        assert_eq!(
+            members.lines().filter(|l| l.contains(" active ")).count(),
+            3,
+            "{members}"
+        );
+        // Writes in the new member replicate both ways.
+        let _: i64 = q(&mut c3, &["SADD", "after", "from-3"]).await;
+        let _: i64 = q(&mut g.conn(2).await, &["SADD", "after", "from-2"]).await;
+        g.wait_converged(Duration::from_secs(20)).await;
+        assert_eq!(smembers(&mut c3, "after").await, ["from-2", "from-3"]);
+
+        // Membership is persisted: region 1's config still lists only region 2, but after
+        // a restart it links with region 3 too (and takes a full sync, being empty).
+        g.kill9(1);
+        g.restart(1).await;
+        g.wait_linked(Duration::from_secs(30)).await;
+        g.wait_converged(Duration::from_secs(30)).await;
+        assert_eq!(crdt_info(&mut g.conn(1).await, "group_members").await, 3);
+        assert_eq!(
+            smembers(&mut g.conn(1).await, "after").await,
+            ["from-2", "from-3"]
+        );
+
+        // Up to five members: two more (never started) fit, a sixth is refused.
+        let mut c1 = g.conn(1).await;
+        for id in [4u8, 5] {
+            let name = region_name(id);
+            let r: Vec<String> = q(
+                &mut c1,
+                &["CRDT.GROUP", "ADD", &id.to_string(), &name, "127.0.0.1:9"],
+            )
+            .await;
+            assert_eq!(r.len(), 3 + (id as usize - 3));
+        }
+        let err = crate::harness::try_q::<Vec<String>>(
+            &mut c1,
+            &["CRDT.GROUP", "ADD", "6", "region-6.meridian", "127.0.0.1:9"],
+        )
+        .await
+        .expect_err("a sixth member");
+        assert!(err.to_string().contains("the group is full"), "{err}");
+        // Gone again (they never came up): force-unlink them from region 2.
+        for id in ["4", "5"] {
+            let _ = cli(&g, &["force-unlink", "--node", &n2, "--region", id]).await;
+        }
+        g.wait_linked(Duration::from_secs(30)).await;
+        g.wait_converged(Duration::from_secs(20)).await;
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_force_unlinked_region_is_refused_until_purged_and_added_again() {
+    bounded(150, async {
+        let mut g = Group::servers(3).await;
+        for r in 1..=3 {
+            let mut c = g.conn(r).await;
+            for i in 0..30 {
+                let _: () = q(&mut c, &["SET", &format!("k{r}-{i}"), "v"]).await;
+                let _: i64 = q(&mut c, &["HINCRBY", &format!("h{i}"), "f", "1"]).await;
+            }
+        }
+        g.wait_converged(Duration::from_secs(20)).await;
+        g.kill9(3);
+        let w = Writers::start(&g, &[1, 2], 600, Duration::from_millis(5)).await;
+        // Deletes while region 3 is away: their metadata waits for it.
+        let mut c1 = g.conn(1).await;
+        for i in 0..30 {
+            let _: i64 = q(&mut c1, &["HDEL", &format!("h{i}"), "f"]).await;
+        }
+        let peer3 = |links: &[crate::harness::Link]| links.iter().find(|l| l.peer == 3).cloned();
+        wait_until(
+            &g,
+            20,
+            "region 1 keeps metadata and backlog for region 3",
+            || {
+                let g = &g;
+                async move {
+                    let links = g.links(1).await;
+                    let waiting = crdt_info(&mut g.conn(1).await, "pending_gc").await;
+                    peer3(&links).is_some_and(|l| l.backlog_bytes > 0) && waiting >= 30
+                }
+            },
+        )
+        .await;
+        let backlog = peer3(&g.links(1).await).expect("link to 3").backlog_bytes;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let grown = peer3(&g.links(1).await).expect("link to 3").backlog_bytes;
+        assert!(
+            grown > backlog,
+            "the backlog for region 3 grows while it is down"
+        );
+
+        let n1 = g.resp_addr(1).to_string();
+        let n2 = g.resp_addr(2).to_string();
+        let n3 = g.resp_addr(3).to_string();
+        let name3 = region_name(3);
+        let out = cli(&g, &["force-unlink", "--node", &n1, "--region", &name3]).await;
+        assert!(out.contains("force-unlinked"), "{out}");
+        g.active = vec![1, 2];
+        // Both survivors (region 2 learns it from region 1) stop keeping anything for 3:
+        // no link, so no backlog held for it, and the collection it held back resumes.
+        for r in [1, 2] {
+            wait_until(
+                &g,
+                20,
+                "region 3 gone from the links, pending GC drained",
+                || {
+                    let g = &g;
+                    async move {
+                        peer3(&g.links(r).await).is_none()
+                            && crdt_info(&mut g.conn(r).await, "pending_gc").await == 0
+                    }
+                },
+            )
+            .await;
+            assert_eq!(crdt_info(&mut g.conn(r).await, "group_members").await, 2);
+        }
+        w.stop();
+        let totals = w.finish().await;
+        g.wait_converged(Duration::from_secs(30)).await;
+        assert_no_acknowledged_write_lost(&g, &[1, 2], &totals).await;
+
+        // The old region comes back (same config, its state file says it is a member): it
+        // is refused, told why, and says so.
+        g.restart(3).await;
+        wait_until(&g, 20, "region 3 learns it was force-unlinked", || {
+            let g = &g;
+            async move { info_str(g, 3, "group_state").await == "unlinked" }
+        })
+        .await;
+        assert_eq!(
+            crdt_info(&mut g.conn(3).await, "geo_replication_healthy").await,
+            0
+        );
+        let log3 = log_of(&g, 3);
+        assert!(
+            log3.contains("force-unlinked from its replication group"),
+            "region 3 must log that it was unlinked:\n{log3}"
+        );
+        assert!(
+            log_of(&g, 1).contains("was force-unlinked from the group")
+                || log_of(&g, 2).contains("was force-unlinked from the group"),
+            "a survivor must log why it refuses region 3:\n{}",
+            g.logs()
+        );
+        // Adding it back without a purge is refused.
+        let (st, _, err) =
+            try_cli(&["add", "--node", &n2, "--region", &name3, "--endpoint", &n3]).await;
+        assert!(!st.success() && err.contains("purge"), "{err}");
+
+        let _ = cli(&g, &["purge", "--node", &n3]).await;
+        assert_eq!(info_str(&g, 3, "group_state").await, "standalone");
+        let keys: i64 = q(&mut g.conn(3).await, &["DBSIZE"]).await;
+        assert_eq!(keys, 0);
+        let _ = cli(
+            &g,
+            &["add", "--node", &n2, "--region", &name3, "--endpoint", &n3],
+        )
+        .await;
+        g.active = vec![1, 2, 3];
+        g.wait_linked(Duration::from_secs(30)).await;
+        g.wait_converged(Duration::from_secs(30)).await;
+        assert_no_acknowledged_write_lost(&g, &[1, 2, 3], &totals).await;
+        let _: i64 = q(&mut g.conn(3).await, &["SADD", "back", "3"]).await;
+        let _: i64 = q(&mut g.conn(1).await, &["SADD", "back", "1"]).await;
+        g.wait_converged(Duration::from_secs(20)).await;
+        assert_eq!(smembers(&mut g.conn(2).await, "back").await, ["1", "3"]);
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_create_add_and_a_graceful_remove() {
+    bounded(90, async {
+        let mut g = Group::servers_with(ServerOpts {
+            regions: 2,
+            standalone: vec![1, 2],
+            ..ServerOpts::default()
+        })
+        .await;
+        g.active = vec![1];
+        let n1 = g.resp_addr(1).to_string();
+        let n2 = g.resp_addr(2).to_string();
+        let name2 = region_name(2);
+        // No group yet: nothing to add to.
+        let (st, _, err) =
+            try_cli(&["add", "--node", &n1, "--region", &name2, "--endpoint", &n2]).await;
+        assert!(!st.success() && err.contains("group create"), "{err}");
+        let mut c1 = g.conn(1).await;
+        for i in 0..50 {
+            let _: i64 = q(&mut c1, &["SADD", "s", &i.to_string()]).await;
+        }
+        let out = cli(&g, &["create", "--node", &n1]).await;
+        assert!(out.contains("created a replication group"), "{out}");
+        assert_eq!(info_str(&g, 1, "group_state").await, "active");
+        let (st, _, err) = try_cli(&["create", "--node", &n1]).await;
+        assert!(!st.success() && err.contains("already a member"), "{err}");
+        // The founder's data, written before the group existed, reaches the new member.
+        let _ = cli(
+            &g,
+            &["add", "--node", &n1, "--region", &name2, "--endpoint", &n2],
+        )
+        .await;
+        g.active = vec![1, 2];
+        g.wait_linked(Duration::from_secs(30)).await;
+        g.wait_converged(Duration::from_secs(30)).await;
+        let mut c2 = g.conn(2).await;
+        let n: i64 = q(&mut c2, &["SCARD", "s"]).await;
+        assert_eq!(n, 50);
+        let _: i64 = q(&mut c2, &["SADD", "s", "from-2"]).await;
+        g.wait_converged(Duration::from_secs(20)).await;
+        // group flush through region 2 empties both.
+        let _: () = q(&mut c1, &["SET", "gone", "soon"]).await;
+        g.wait_converged(Duration::from_secs(20)).await;
+        let err = crate::harness::try_q::<()>(&mut c1, &["FLUSHALL"])
+            .await
+            .expect_err("linked");
+        assert!(err.to_string().contains("group flush"), "{err}");
+        let out = cli(&g, &["flush", "--node", &n2]).await;
+        assert!(out.contains("2 key(s) deleted"), "{out}");
+        g.wait_converged(Duration::from_secs(20)).await;
+        for c in [&mut c1, &mut c2] {
+            let n: i64 = q(c, &["DBSIZE"]).await;
+            assert_eq!(n, 0);
+        }
+        let _: i64 = q(&mut c2, &["SADD", "s", "from-2"]).await;
+        g.wait_converged(Duration::from_secs(20)).await;
+
+        // Graceful remove: region 2 leaves, keeps its data, and stops replicating.
+        let out = cli(&g, &["remove", "--node", &n1, "--region", &name2]).await;
+        assert!(out.contains("removed"), "{out}");
+        wait_until(&g, 20, "region 2 learns it was removed", || {
+            let g = &g;
+            async move { info_str(g, 2, "group_state").await == "removed" }
+        })
+        .await;
+        assert_eq!(crdt_info(&mut c1, "group_members").await, 1);
+        assert!(g.links(1).await.is_empty());
+        let n: i64 = q(&mut c2, &["SCARD", "s"]).await;
+        assert_eq!(n, 1, "a removed region keeps its data");
+        let _: i64 = q(&mut c1, &["SADD", "s", "after-remove"]).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let there: i64 = q(&mut c2, &["SISMEMBER", "s", "after-remove"]).await;
+        assert_eq!(there, 0, "nothing replicates to a removed region");
+        // FLUSHALL is a local command again on both (neither has peers).
+        let _: () = q(&mut c2, &["FLUSHALL"]).await;
+    })
+    .await
+}
