@@ -191,7 +191,7 @@ pub fn add(
         .first()
         .ok_or_else(|| format!("{endpoint}: CRDT.GROUP SELF answered nothing"))?;
     let parts: Vec<&str> = line.split(',').collect();
-    let [id, name, geo, state] = parts[..] else {
+    let [id, name, geo, state, peers] = parts[..] else {
         return Err(format!(
             "{endpoint}: unexpected CRDT.GROUP SELF answer {line:?}"
         ));
@@ -204,6 +204,11 @@ pub fn add(
     if state == "unlinked" {
         return Err(format!(
             "region {name} was force-unlinked from a group: purge it first (meridian group purge --node {endpoint})"
+        ));
+    }
+    if state == "active" && peers != "0" {
+        return Err(format!(
+            "region {name} is a member of a group with {peers} other member(s): remove it from that group first"
         ));
     }
     let mut member = connect(node, password)?;

@@ -80,6 +80,8 @@ pub struct Group {
     busy: tokio::sync::Mutex<()>,
     /// The table as last followed (for the node's member list and the log messages).
     last: Mutex<Members>,
+    /// Why the last change could not be written to the state file (cleared by a success).
+    save_error: Mutex<Option<String>>,
 }
 
 impl Group {
@@ -90,6 +92,7 @@ impl Group {
             state_file,
             busy: tokio::sync::Mutex::new(()),
             last: Mutex::new(Members::new()),
+            save_error: Mutex::new(None),
         })
     }
 
@@ -127,9 +130,11 @@ impl Group {
             std::mem::replace(&mut *last, m.clone())
         };
         if let Some(path) = &self.state_file {
-            if let Err(e) = save(path, m) {
+            let saved = save(path, m);
+            if let Err(e) = &saved {
                 tracing::error!(error = %e, "cannot persist the group membership; the change holds until this process stops");
             }
+            *self.save_error.lock().unwrap_or_else(|p| p.into_inner()) = saved.err();
         }
         let regions: Vec<RegionId> = if m.state_of(me.0) == Some(MemberState::Active) {
             m.active().map(|r| RegionId(r.id)).collect()
@@ -170,6 +175,21 @@ impl Group {
             return Err("wrong number of arguments for 'crdt.group' command".into());
         };
         let _one = self.busy.lock().await;
+        let r = self.run(sub, rest).await;
+        let unsaved = self
+            .save_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        match (r, unsaved) {
+            (Ok(_), Some(e)) => Err(format!(
+                "the change is in force but was not saved, so a restart would undo it: {e}"
+            )),
+            (r, _) => r,
+        }
+    }
+
+    async fn run(&self, sub: &str, rest: &[String]) -> Result<Vec<String>, String> {
         let arity = |n: usize| -> Result<(), String> {
             if rest.len() == n {
                 Ok(())
@@ -188,13 +208,13 @@ impl Group {
             "SELF" => {
                 arity(0)?;
                 let m = self.members();
-                let geo = self.geo()?;
                 Ok(vec![format!(
-                    "{},{},{},{}",
+                    "{},{},{},{},{}",
                     self.me().0,
                     self.node.config().name,
-                    geo.local_addr(),
-                    standing(&m, self.me())
+                    self.self_addr()?,
+                    standing(&m, self.me()),
+                    m.peers(self.me().0).count()
                 )])
             }
             "CREATE" => {
@@ -246,6 +266,18 @@ impl Group {
         })
     }
 
+    /// The address other members dial to reach this region: `[geo] advertise`, else the
+    /// endpoint's own address, which must then be a specific one.
+    fn self_addr(&self) -> Result<SocketAddr, String> {
+        let a = self.geo()?.advertised();
+        if a.ip().is_unspecified() {
+            return Err(format!(
+                "the geo endpoint listens on {a}, which other members cannot dial: set [geo] advertise to the address they reach it at"
+            ));
+        }
+        Ok(a)
+    }
+
     fn stamp(&self) -> u64 {
         self.node.clock().tick().0
     }
@@ -255,7 +287,7 @@ impl Group {
         let geo = self.geo()?;
         let me = self.me();
         let name = self.node.config().name.clone();
-        let addr = geo.local_addr();
+        let addr = self.self_addr()?;
         let stamp = self.stamp();
         geo.change_members(|m| {
             match m.state_of(me.0) {
@@ -268,14 +300,16 @@ impl Group {
                 Some(MemberState::Unlinked) => return Err(unlinked_msg()),
                 _ => {}
             }
-            m.merge_record(Member {
+            // A new group: records of an earlier group (this region was removed from it)
+            // must not make it link with that group's members again.
+            *m = Members::from_records([Member {
                 id: me.0,
                 name,
                 addr,
                 state: MemberState::Active,
                 stamp,
                 by: me.0,
-            });
+            }]);
             Ok(())
         })?;
         tracing::info!("created a replication group with this region as its first member");
@@ -343,15 +377,15 @@ impl Group {
                 me.0
             )
         })?;
+        let addr = self.self_addr()?;
         if mine.state != MemberState::Active
             || mine.name != self.node.config().name
-            || mine.addr != geo.local_addr()
+            || mine.addr != addr
         {
             return Err(format!(
-                "the group's record of region {} ({mine}) is not this region as an active member (this region: {}, geo endpoint {})",
+                "the group's record of region {} ({mine}) is not this region as an active member (this region: {}, geo endpoint {addr})",
                 me.0,
                 self.node.config().name,
-                geo.local_addr()
             ));
         }
         let current = geo.members();
@@ -375,6 +409,8 @@ impl Group {
             crate::wiring::incarnation(me.0),
             Some("joined a replication group: taking the group's data".to_string()),
         );
+        // The group's table replaces ours (records of an earlier group must not make this
+        // region link with that group); anything newer reaches us from the members.
         geo.change_members(|m| {
             *m = table.clone();
             Ok(())

@@ -289,6 +289,8 @@ impl Control {
 struct RegionSpec {
     node: NodeConfig,
     geo_listen: SocketAddr,
+    /// What peers dial, if not `geo_listen`.
+    geo_advertise: Option<SocketAddr>,
     peers: Vec<PeerSpec>,
     tls: Option<TlsMaterial>,
     batch_max_bytes: usize,
@@ -326,7 +328,14 @@ async fn start_region(spec: RegionSpec) -> Result<Region, String> {
             region: region.0,
             name: name.clone(),
             listen: spec.geo_listen,
-            peers: spec.peers,
+            advertise: spec.geo_advertise,
+            // The config's peers only seed a region that has no state file yet (a purged
+            // region's empty table must stay empty across a restart).
+            peers: if kept.is_some() {
+                Vec::new()
+            } else {
+                spec.peers
+            },
             tls,
             batch_max_bytes: spec.batch_max_bytes,
             batch_max_delay: spec.batch_max_delay,
@@ -438,6 +447,7 @@ pub async fn dev(
         let spec = RegionSpec {
             node: node_config(i, &name, ids.clone(), shards, resp_addr(i)),
             geo_listen: geo_addr(i),
+            geo_advertise: None,
             peers,
             tls: Some(ca.issue(i).map_err(|e| e.to_string())?),
             batch_max_bytes: config::defaults::BATCH_MAX_BYTES,
@@ -503,6 +513,7 @@ pub async fn server(cfg: config::Config) -> Result<Vec<Region>, String> {
     let spec = RegionSpec {
         node,
         geo_listen: cfg.geo.listen,
+        geo_advertise: cfg.geo.advertise,
         peers: cfg
             .peers
             .iter()

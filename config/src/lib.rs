@@ -175,6 +175,9 @@ pub struct Limits {
 pub struct Geo {
     /// Address of this region's QUIC (UDP) endpoint.
     pub listen: SocketAddr,
+    /// The address other members dial to reach this endpoint, when `listen` is not it
+    /// (e.g. `listen = "0.0.0.0:17001"`); it goes into the group's membership table.
+    pub advertise: Option<SocketAddr>,
     /// Bytes of replication backlog kept per shard for peers that fall behind.
     pub backlog_bytes: usize,
     /// Largest batch of deltas in one message.
@@ -272,6 +275,7 @@ struct RawLimits {
 #[serde(deny_unknown_fields)]
 struct RawGeo {
     listen: String,
+    advertise: Option<String>,
     backlog_bytes: Option<i64>,
     batch_max_bytes: Option<i64>,
     batch_max_delay_ms: Option<i64>,
@@ -484,6 +488,19 @@ impl Config {
         let geo = match raw.geo {
             Some(g) => Geo {
                 listen: addr("geo.listen", &g.listen)?,
+                advertise: match &g.advertise {
+                    Some(a) => {
+                        let a = addr("geo.advertise", a)?;
+                        if a.ip().is_unspecified() || a.port() == 0 {
+                            return Err(invalid(
+                                "geo.advertise",
+                                "must be an address other members can dial (not 0.0.0.0, ::, or port 0)",
+                            ));
+                        }
+                        Some(a)
+                    }
+                    None => None,
+                },
                 backlog_bytes: in_range(
                     "geo.backlog_bytes",
                     g.backlog_bytes,
@@ -516,6 +533,7 @@ impl Config {
             None if peers.is_empty() => Geo {
                 // A lone region needs no QUIC endpoint address; this placeholder is never bound.
                 listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+                advertise: None,
                 backlog_bytes: defaults::BACKLOG_BYTES,
                 batch_max_bytes: defaults::BATCH_MAX_BYTES,
                 batch_max_delay: Duration::from_millis(defaults::BATCH_MAX_DELAY_MS),
@@ -752,6 +770,16 @@ mod tests {
         assert!(
             err(&format!("{GOOD}\n[group]\nstate_file = \"\"\n")).starts_with("group.state_file:")
         );
+        let adv = GOOD.replace(
+            "listen = \"127.0.0.1:17001\"",
+            "listen = \"0.0.0.0:17001\"\nadvertise = \"10.1.2.3:17001\"",
+        );
+        assert_eq!(
+            Config::parse(&adv).expect("valid").geo.advertise,
+            Some("10.1.2.3:17001".parse().expect("addr"))
+        );
+        let bad = adv.replace("10.1.2.3:17001", "0.0.0.0:17001");
+        assert!(err(&bad).starts_with("geo.advertise:"), "{}", err(&bad));
         // A lone region with [tls] can be added to a group later: it needs its endpoint.
         let start = GOOD.find("[geo]").expect("geo");
         let end = GOOD.find("[tls]").expect("tls");

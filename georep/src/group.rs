@@ -11,7 +11,7 @@ use actix_rt::ArbiterHandle;
 use tokio::sync::watch;
 
 use crate::link::{self, Link, LinkShared};
-use crate::members::{MemberState, Members};
+use crate::members::{Member, MemberState, Members};
 use crate::{PeerSpec, RegionId};
 
 /// Told of every change of the membership table, with the table after it (under the
@@ -94,16 +94,56 @@ impl Registry {
         links.values().map(|(_, a)| a.clone()).collect()
     }
 
-    /// Merges a table a peer sent. Returns whether ours changed. A peer's record can take
-    /// this region out of the group (removed, force-unlinked) but never make it an active
-    /// member: joining discards the region's data, so only the region itself does it (the
-    /// operator's `JOIN`), never a peer that happens to dial it first.
+    /// Whether `region` may link with this one: both are active members of our table, and
+    /// the dialer's own record (from its `Hello`) is not older than ours: a region that was
+    /// added but has not joined yet, or that was unlinked and re-added without a purge,
+    /// still holds an older record of itself, and is refused (its data was not replaced).
+    /// `Err` is the reason.
+    pub(crate) fn admits(&self, region: RegionId, its_own: Option<&Member>) -> Result<(), String> {
+        let m = self.lock();
+        if m.state_of(self.me) != Some(MemberState::Active) {
+            return Err(format!(
+                "region {} is not an active member of a replication group (its state: {})",
+                self.me,
+                m.state_of(self.me).map_or("standalone", |s| s.as_str())
+            ));
+        }
+        let Some(ours) = m.get(region) else {
+            return Err(format!("region {region} is not a member of this group"));
+        };
+        match ours.state {
+            MemberState::Unlinked => Err(format!(
+                "region {region} ({}) was force-unlinked from the group by region {}: its \
+                 identity is refused; purge it (meridian group purge) and add it again as a new member",
+                ours.name, ours.by
+            )),
+            MemberState::Removed => Err(format!(
+                "region {region} ({}) was removed from the group by region {}",
+                ours.name, ours.by
+            )),
+            MemberState::Active if its_own.is_none_or(|r| r.version() < ours.version()) => {
+                Err(format!(
+                    "region {region} ({}) has not joined the group yet: its own membership record \
+                     is older than the group's (run meridian group add for it; a region that was \
+                     force-unlinked must be purged first)",
+                    ours.name
+                ))
+            }
+            MemberState::Active => Ok(()),
+        }
+    }
+
+    /// Merges a table from a peer that is an active member (the caller checked). Returns
+    /// whether ours changed. A peer's record can take this region out of the group
+    /// (removed, force-unlinked) but never make it an active member: joining discards the
+    /// region's data, so only the region itself does it (the operator's `JOIN`).
     pub(crate) fn merge(&self, other: &Members, from: RegionId) -> bool {
         let mut m = self.lock();
         let before = m.state_of(self.me);
         let other = Members::from_records(
             other
                 .records()
+                .filter(|r| r.is_valid())
                 .filter(|r| {
                     r.id != self.me
                         || r.state != MemberState::Active
@@ -127,6 +167,18 @@ impl Registry {
         }
         self.changed(&m);
         true
+    }
+
+    /// Takes, from a peer that refused us, only what it says of this region: whether we
+    /// were removed or force-unlinked (its other records are not trusted: it may belong to
+    /// another group).
+    pub(crate) fn learn_own_fate(&self, other: &Members, from: RegionId) -> bool {
+        match other.get(self.me) {
+            Some(r) if r.is_valid() && r.state != MemberState::Active => {
+                self.merge(&Members::from_records([r.clone()]), from)
+            }
+            _ => false,
+        }
     }
 
     /// Applies a local change; on success the new table spreads to every peer.

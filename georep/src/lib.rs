@@ -150,6 +150,9 @@ pub struct GeoConfig {
     pub region: RegionId,
     pub name: String,
     pub listen: SocketAddr,
+    /// The address peers dial to reach `listen`, if not `listen` itself (recorded in the
+    /// membership table).
+    pub advertise: Option<SocketAddr>,
     pub peers: Vec<PeerSpec>,
     pub tls: TlsMaterial,
     pub batch_max_bytes: usize,
@@ -248,6 +251,11 @@ impl Bound {
         self
     }
 
+    /// The address peers reach this endpoint at.
+    pub fn advertised(&self) -> SocketAddr {
+        self.cfg.advertise.unwrap_or(self.local_addr)
+    }
+
     /// The table the endpoint starts with: the one kept from an earlier run, plus the
     /// configured peers and this region as records of stamp 0 when there are peers.
     fn initial_members(&self) -> Members {
@@ -261,7 +269,7 @@ impl Bound {
                 stamp: 0,
                 by: 0,
             };
-            m.merge_record(seed(self.cfg.region, &self.cfg.name, self.local_addr));
+            m.merge_record(seed(self.cfg.region, &self.cfg.name, self.advertised()));
             for p in &self.cfg.peers {
                 m.merge_record(seed(p.id, &p.name, p.addr));
             }
@@ -337,6 +345,7 @@ impl Bound {
             inner: Arc::new(Inner {
                 endpoint,
                 local_addr,
+                advertise: cfg.advertise,
                 registry,
                 shared,
                 paused,
@@ -350,6 +359,7 @@ impl Bound {
 struct Inner {
     endpoint: quinn::Endpoint,
     local_addr: SocketAddr,
+    advertise: Option<SocketAddr>,
     registry: Arc<Registry>,
     shared: Arc<LinkShared>,
     paused: Arc<AtomicBool>,
@@ -406,6 +416,11 @@ impl Geo {
 
     pub fn local_addr(&self) -> SocketAddr {
         self.inner.local_addr
+    }
+
+    /// The address peers reach this endpoint at (`advertise`, else the bound address).
+    pub fn advertised(&self) -> SocketAddr {
+        self.inner.advertise.unwrap_or(self.inner.local_addr)
     }
 
     /// The receiver memory, to hand to a restarted endpoint.

@@ -497,7 +497,7 @@ async fn stream(
             snapshot,
         }) => (resume, after, snapshot),
         Some(Msg::Refused { reason, members }) => {
-            registry.merge(&Members::from_records(members), peer.id);
+            registry.learn_own_fate(&Members::from_records(members), peer.id);
             return Err(format!("refused by peer: {reason}"));
         }
         Some(other) => return Err(format!("unexpected handshake reply {other:?}")),
@@ -820,9 +820,14 @@ async fn refuse(
     send: &mut quinn::SendStream,
     conn: &quinn::Connection,
     reason: String,
+    share_members: bool,
 ) {
     tracing::warn!(%reason, "refusing inbound geo-link");
-    let members = ctx.registry.members().records().cloned().collect();
+    let members = if share_members {
+        ctx.registry.members().records().cloned().collect()
+    } else {
+        Vec::new()
+    };
     let _ = write_frame(send, &Msg::Refused { reason, members }).await;
     let _ = send.finish();
     // Give the Refused frame a moment to leave before closing.
@@ -860,6 +865,7 @@ async fn inbound(
             &mut send,
             conn,
             format!("unsupported version {version}"),
+            false,
         )
         .await;
         return Ok(());
@@ -870,20 +876,40 @@ async fn inbound(
             &mut send,
             conn,
             format!("certificate does not name region {region}"),
+            false,
         )
         .await;
         return Ok(());
     }
     if let Some(fp) = ctx.revoked.check(conn, region) {
-        refuse(ctx, &mut send, conn, format!("certificate {fp} is revoked")).await;
+        refuse(
+            ctx,
+            &mut send,
+            conn,
+            format!("certificate {fp} is revoked"),
+            false,
+        )
+        .await;
         return Ok(());
     }
-    // The dialer is who it says: its view of the group counts (it may carry a change
-    // made elsewhere, or this region's own removal).
-    ctx.registry.merge(&Members::from_records(members), region);
+    // The dialer is who it says. Only a member that has joined is linked with, and only a
+    // member's view of the group counts (it may carry a change made elsewhere, or this
+    // region's own removal).
+    let members = Members::from_records(members);
+    if let Err(reason) = ctx.registry.admits(region, members.get(region)) {
+        // Our table tells a removed or unlinked region its fate; a region that has not
+        // joined learns nothing from it (it must not take the group's records and link).
+        let share = matches!(
+            ctx.registry.members().state_of(region),
+            Some(MemberState::Removed | MemberState::Unlinked)
+        );
+        refuse(ctx, &mut send, conn, reason, share).await;
+        return Ok(());
+    }
+    ctx.registry.merge(&members, region);
     let Some(link) = ctx.registry.link(region) else {
-        let reason = not_a_member(&ctx.registry.members(), ctx.region, region);
-        refuse(ctx, &mut send, conn, reason).await;
+        let reason = format!("region {region} is no longer a peer");
+        refuse(ctx, &mut send, conn, reason, false).await;
         return Ok(());
     };
     // While another peer sends us a full snapshot, hold this one's handshake a while
@@ -932,7 +958,7 @@ async fn inbound(
             return Ok(());
         }
         HelloOutcome::Refuse(reason) => {
-            refuse(ctx, &mut send, conn, reason).await;
+            refuse(ctx, &mut send, conn, reason, false).await;
             return Ok(());
         }
     };
@@ -1009,6 +1035,10 @@ async fn accepted(
             Some(other) => return Err(format!("unexpected message {other:?}")),
             None => return Ok(()),
         };
+        if ctx.registry.link(region).is_none() {
+            // Removed or unlinked while connected: nothing more of it is applied.
+            return Err(format!("region {region} is no longer a member"));
+        }
         let _applying = ctx.gate.read().await;
         // Everything below the batch's end is applied once this batch is, so
         // acking it is truthful and never beyond what this sender sent.
@@ -1112,26 +1142,4 @@ async fn take_snapshot(
         "full sync installed; streams resume from it"
     );
     Ok(())
-}
-
-/// Why `region` may not link with this one, for the refusal it is sent.
-fn not_a_member(members: &Members, us: RegionId, region: RegionId) -> String {
-    if members.state_of(us) != Some(MemberState::Active) {
-        return format!(
-            "region {us} is not an active member of a replication group (its state: {})",
-            members.state_of(us).map_or("standalone", |s| s.as_str())
-        );
-    }
-    match members.get(region) {
-        Some(m) if m.state == MemberState::Unlinked => format!(
-            "region {region} ({}) was force-unlinked from the group by region {}: its \
-             identity is refused; purge it (meridian group purge) and add it again as a new member",
-            m.name, m.by
-        ),
-        Some(m) if m.state == MemberState::Removed => format!(
-            "region {region} ({}) was removed from the group by region {}",
-            m.name, m.by
-        ),
-        _ => format!("region {region} is not a member of this group"),
-    }
 }

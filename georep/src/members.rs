@@ -67,8 +67,21 @@ pub struct Member {
 }
 
 impl Member {
-    fn version(&self) -> (u64, RegionId) {
+    /// What decides between two records of one region: the later `(stamp, writer)`.
+    pub fn version(&self) -> (u64, RegionId) {
         (self.stamp, self.by)
+    }
+
+    /// Whether a record from a peer is well-formed (a real id, a name that fits the text
+    /// form); others are ignored.
+    pub fn is_valid(&self) -> bool {
+        self.id != 0
+            && !self.name.is_empty()
+            && self.name.len() <= 64
+            && self
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
     }
 }
 

@@ -188,6 +188,7 @@ fn config(id: RegionId, ca: &DevCa, listen: SocketAddr) -> GeoConfig {
         region: id,
         name: format!("r{id}"),
         listen,
+        advertise: None,
         peers: Vec::new(),
         tls: ca.issue(id).expect("issue"),
         batch_max_bytes: 256,

@@ -312,7 +312,33 @@ async fn group_create_add_and_a_graceful_remove() {
         assert_eq!(info_str(&g, 1, "group_state").await, "active");
         let (st, _, err) = try_cli(&["create", "--node", &n1]).await;
         assert!(!st.success() && err.contains("already a member"), "{err}");
-        // The founder's data, written before the group existed, reaches the new member.
+        // Added on region 1 but not joined (no JOIN on region 2): region 2 refuses region 1's
+        // link and takes nothing from it, and region 1 takes nothing of region 2's data.
+        let mut c2 = g.conn(2).await;
+        let _: () = q(&mut c2, &["SET", "own-2", "x"]).await;
+        let geo2 = g.regions[1].geo.to_string();
+        let table: Vec<String> = q(&mut c1, &["CRDT.GROUP", "ADD", "2", &name2, &geo2]).await;
+        assert_eq!(table.len(), 2);
+        wait_until(
+            &g,
+            20,
+            "region 2 refuses a member that it has not joined",
+            || {
+                let g = &g;
+                async move {
+                    g.links(1)
+                        .await
+                        .iter()
+                        .any(|l| l.last_error.contains("not an active member"))
+                }
+            },
+        )
+        .await;
+        assert_eq!(info_str(&g, 2, "group_state").await, "standalone");
+        let own: Option<String> = q(&mut c1, &["GET", "own-2"]).await;
+        assert_eq!(own, None);
+        // The founder's data, written before the group existed, reaches the new member
+        // (the add is retried as is: same record, then the join).
         let _ = cli(
             &g,
             &["add", "--node", &n1, "--region", &name2, "--endpoint", &n2],
@@ -321,9 +347,10 @@ async fn group_create_add_and_a_graceful_remove() {
         g.active = vec![1, 2];
         g.wait_linked(Duration::from_secs(30)).await;
         g.wait_converged(Duration::from_secs(30)).await;
-        let mut c2 = g.conn(2).await;
         let n: i64 = q(&mut c2, &["SCARD", "s"]).await;
         assert_eq!(n, 50);
+        let own: Option<String> = q(&mut c2, &["GET", "own-2"]).await;
+        assert_eq!(own, None, "the joining region's own data is discarded");
         let _: i64 = q(&mut c2, &["SADD", "s", "from-2"]).await;
         g.wait_converged(Duration::from_secs(20)).await;
         // group flush through region 2 empties both.
