@@ -116,15 +116,7 @@ impl std::str::FromStr for Member {
             .ok()
             .filter(|&i| i != 0)
             .ok_or_else(|| format!("member record {s:?}: bad region id"))?;
-        let name_ok = !name.is_empty()
-            && name.len() <= 64
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_');
-        if !name_ok {
-            return Err(format!("member record {s:?}: bad region name"));
-        }
-        Ok(Member {
+        let m = Member {
             id,
             name: name.to_string(),
             addr: addr
@@ -138,7 +130,11 @@ impl std::str::FromStr for Member {
             by: by
                 .parse()
                 .map_err(|_| format!("member record {s:?}: bad writer id"))?,
-        })
+        };
+        if !m.is_valid() {
+            return Err(format!("member record {s:?}: bad region name"));
+        }
+        Ok(m)
     }
 }
 
