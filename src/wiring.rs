@@ -273,15 +273,9 @@ impl GeoControl for Control {
 
     fn membership(&self) -> (String, usize) {
         let m = self.group.members();
-        let me = RegionId(self.group_region());
+        let me = self.group.region();
         let members = m.active().count().max(1);
         (membership::standing(&m, me).to_string(), members)
-    }
-}
-
-impl Control {
-    fn group_region(&self) -> u8 {
-        self.group.region().0
     }
 }
 

@@ -12,4 +12,4 @@ pub mod pubsub;
 pub mod repl;
 pub mod shard;
 
-pub use node::{GeoControl, LinkInfo, Node, NodeConfig};
+pub use node::{GeoControl, LinkInfo, Node, NodeConfig, ReplicationHealth};

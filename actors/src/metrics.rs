@@ -138,13 +138,7 @@ pub async fn render(node: &Node) -> String {
     let inner = &node.inner;
     let stats = node.shard_stats().await;
     let links = node.links().await;
-    let paused = inner.geo.get().is_some_and(|g| g.is_paused());
-    let (group_state, members) = match inner.geo.get() {
-        Some(g) => g.membership(),
-        None => ("standalone".to_string(), 1),
-    };
-    let in_group = matches!(group_state.as_str(), "active" | "standalone");
-    let healthy = !paused && in_group && links.iter().all(|l| l.state == "connected");
+    let h = node.replication_health(&links);
     let clients = inner.clients.lock().map(|c| c.len()).unwrap_or(0) as u64;
     let mut out = String::with_capacity(4096);
     let one = |v: u64| vec![(String::new(), v)];
@@ -215,22 +209,22 @@ pub async fn render(node: &Node) -> String {
         &mut out,
         "meridian_geo_replication_healthy",
         "gauge",
-        "1 when every peer link is connected and replication is not paused.",
-        &one(healthy as u64),
+        "1 when the region is in its group (or standalone), replication is not paused and every peer link is connected.",
+        &one(h.healthy as u64),
     );
     family(
         &mut out,
         "meridian_group_members",
         "gauge",
         "Active members of the region's replication group, this region included.",
-        &one(members as u64),
+        &one(h.members as u64),
     );
     family(
         &mut out,
         "meridian_group_member",
         "gauge",
         "1 while this region is an active member of its group (or standalone); 0 once it was removed or force-unlinked.",
-        &one(in_group as u64),
+        &one(h.in_group as u64),
     );
     family(
         &mut out,

@@ -90,6 +90,21 @@ pub struct LinkInfo {
     pub last_error: Option<String>,
 }
 
+/// See [`Node::replication_health`].
+#[derive(Clone, Debug)]
+pub struct ReplicationHealth {
+    /// `standalone`, `active`, `removed` or `unlinked`.
+    pub state: String,
+    /// Active members of the group, this region included.
+    pub members: usize,
+    /// Active member or standalone.
+    pub in_group: bool,
+    /// `CRDT.PAUSE` is in force.
+    pub paused: bool,
+    /// In the group, not paused, every link connected.
+    pub healthy: bool,
+}
+
 /// Control of the region's geo-replication, implemented by the binary over `georep`.
 pub trait GeoControl: Send + Sync + 'static {
     /// Status of every peer link.
@@ -274,6 +289,27 @@ impl Node {
     /// The node's configuration.
     pub fn config(&self) -> &NodeConfig {
         &self.inner.cfg
+    }
+
+    /// What `INFO crdt` and `/metrics` report of the region's replication: its standing in
+    /// its group, the active members, whether replication is paused, and whether it is
+    /// healthy (a member or standalone, not paused, every link connected).
+    pub fn replication_health(&self, links: &[LinkInfo]) -> ReplicationHealth {
+        let geo = self.inner.geo.get();
+        let paused = geo.is_some_and(|g| g.is_paused());
+        let (state, members) = match geo {
+            Some(g) => g.membership(),
+            None => ("standalone".to_string(), 1),
+        };
+        // A region cut out of its group is not replicating, whatever its links say.
+        let in_group = matches!(state.as_str(), "active" | "standalone");
+        ReplicationHealth {
+            healthy: in_group && !paused && links.iter().all(|l| l.state == "connected"),
+            state,
+            members,
+            in_group,
+            paused,
+        }
     }
 
     /// The group's members now, this region included.

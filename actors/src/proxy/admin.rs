@@ -581,23 +581,18 @@ impl Conn {
         }
         if want("crdt") {
             let links = self.node.links().await;
-            let healthy = links.iter().all(|l| l.state == "connected");
-            let paused = inner.geo.get().is_some_and(|g| g.is_paused());
-            let (group_state, members) = match inner.geo.get() {
-                Some(g) => g.membership(),
-                None => ("standalone".to_string(), 1),
-            };
-            // A region cut out of its group is not replicating, whatever its links say.
-            let healthy = healthy && matches!(group_state.as_str(), "active" | "standalone");
+            let h = self.node.replication_health(&links);
             let _ = write!(
                 s,
-                "# CRDT\r\nregion_id:{}\r\nregion_name:{}\r\ngroup_state:{group_state}\r\ngroup_members:{members}\r\nclock_hlc:{}\r\nlinked_regions:{}\r\npaused:{}\r\ngeo_replication_healthy:{}\r\nbacklog_bytes:{}\r\nentries:{}\r\npending_gc:{}\r\ncollected_gc:{}\r\ncollected_leftovers:{}\r\nremote_ops_applied:{}\r\nremote_ops_duplicate:{}\r\nremote_ops_bad:{}\r\nfull_syncs_installed:{}\r\n",
+                "# CRDT\r\nregion_id:{}\r\nregion_name:{}\r\ngroup_state:{}\r\ngroup_members:{}\r\nclock_hlc:{}\r\nlinked_regions:{}\r\npaused:{}\r\ngeo_replication_healthy:{}\r\nbacklog_bytes:{}\r\nentries:{}\r\npending_gc:{}\r\ncollected_gc:{}\r\ncollected_leftovers:{}\r\nremote_ops_applied:{}\r\nremote_ops_duplicate:{}\r\nremote_ops_bad:{}\r\nfull_syncs_installed:{}\r\n",
                 cfg.region.0,
                 cfg.name,
+                h.state,
+                h.members,
                 inner.clock.current().0,
                 links.len(),
-                paused as u8,
-                (healthy && !paused) as u8,
+                h.paused as u8,
+                h.healthy as u8,
                 stats.backlog_bytes,
                 stats.entries,
                 stats.gc_pending,
