@@ -162,6 +162,11 @@ impl StateSync for State {
         })
     }
 
+    fn held(&self) -> Pin<Box<dyn Future<Output = Vec<(u8, u16, u64)>> + Send>> {
+        let node = self.0.clone();
+        Box::pin(async move { node.received().await })
+    }
+
     fn install_begin(&self, _source: u8, attempt: u64) -> Pin<Box<dyn Future<Output = ()> + Send>> {
         let node = self.0.clone();
         Box::pin(async move { node.install_begin(attempt).await })

@@ -436,6 +436,30 @@ impl Node {
         }
     }
 
+    /// What the state holds of every other region's streams: per origin stream `(region,
+    /// shard)`, the stamp of the last op every shard merged (as a snapshot would say).
+    pub async fn received(&self) -> Vec<(u8, u16, u64)> {
+        let me = self.inner.cfg.region.0;
+        let pending: Vec<_> = self
+            .inner
+            .shards
+            .iter()
+            .map(|s| s.send(crate::shard::sync::GetReceived))
+            .collect();
+        let mut received: BTreeMap<(u8, u16), u64> = BTreeMap::new();
+        for p in pending {
+            match p.await {
+                Ok(list) => held_by_every_shard(&mut received, list),
+                Err(e) => tracing::error!(error = %e, "a shard did not report what it received"),
+            }
+        }
+        received
+            .into_iter()
+            .filter(|&((r, _), _)| r != me)
+            .map(|((r, s), h)| (r, s, h))
+            .collect()
+    }
+
     /// A snapshot of every shard. The caller makes sure no remote batch is being applied
     /// meanwhile (so every shard holds the same prefix of each origin stream).
     pub async fn snapshot(&self) -> Result<NodeSnapshot, String> {
@@ -454,12 +478,7 @@ impl Node {
             let s = p.await.map_err(|e| format!("shard {i}: {e}"))?;
             out.offsets.push(s.offset);
             received.insert((me, i as u16), s.own_stamp);
-            for (r, sh, h) in s.received {
-                // Equal in every shard when no batch is being applied; the lowest is the
-                // prefix every shard holds.
-                let e = received.entry((r, sh)).or_insert(h);
-                *e = (*e).min(h);
-            }
+            held_by_every_shard(&mut received, s.received);
             shards_of.extend(s.origin_shards);
             out.chunks.extend(s.chunks);
         }
@@ -570,5 +589,14 @@ impl Node {
                 tracing::error!("shard arbiter is gone; dropping a connection");
             }
         }
+    }
+}
+
+/// Folds one shard's received stamps into `acc`: equal in every shard when no batch is
+/// being applied; the lowest is the prefix every shard holds.
+fn held_by_every_shard(acc: &mut BTreeMap<(u8, u16), u64>, shard: Vec<(u8, u16, u64)>) {
+    for (r, sh, h) in shard {
+        let e = acc.entry((r, sh)).or_insert(h);
+        *e = (*e).min(h);
     }
 }

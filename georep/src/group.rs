@@ -139,6 +139,7 @@ impl Registry {
     /// region's data, so only the region itself does it (the operator's `JOIN`).
     pub(crate) fn merge(&self, other: &Members, from: RegionId) -> bool {
         let mut m = self.lock();
+        let prev = m.clone();
         let before = m.state_of(self.me);
         let other = Members::from_records(
             other
@@ -165,7 +166,7 @@ impl Registry {
                 );
             }
         }
-        self.changed(&m);
+        self.changed(&prev, &m);
         true
     }
 
@@ -190,17 +191,34 @@ impl Registry {
         let mut next = m.clone();
         let r = f(&mut next)?;
         if next != *m {
-            *m = next;
-            self.changed(&m);
+            let prev = std::mem::replace(&mut *m, next);
+            self.changed(&prev, &m);
         }
         Ok(r)
     }
 
-    fn changed(&self, m: &Members) {
+    fn changed(&self, prev: &Members, m: &Members) {
         self.reconcile(m);
         self.tx.send_replace(m.clone());
         if let Some(h) = &self.hook {
             h.changed(m);
+        }
+        // Members that left: the survivors may hold different prefixes of their streams.
+        // Every connection handshakes again, and a survivor that is behind takes a
+        // snapshot of one that is ahead (see `proto::departed_ahead`).
+        let left: Vec<RegionId> = prev
+            .active()
+            .filter(|r| r.id != self.me && m.state_of(r.id) != Some(MemberState::Active))
+            .map(|r| r.id)
+            .collect();
+        if !left.is_empty() && m.state_of(self.me) == Some(MemberState::Active) {
+            tracing::info!(
+                ?left,
+                "members left the group: every geo-link handshakes again, so the survivors end up holding the same of their writes"
+            );
+            for l in self.links() {
+                l.do_send(link::Renew);
+            }
         }
     }
 

@@ -91,6 +91,9 @@ pub struct Snapshot {
 pub trait StateSync: Send + Sync + 'static {
     /// The region's state now, with the log offsets it corresponds to.
     fn snapshot(&self) -> BoxFuture<Result<Snapshot, String>>;
+    /// What the state holds of other regions' streams now: `(region, shard, stamp of the
+    /// last op held)` (as [`SnapshotMeta::received`] would say).
+    fn held(&self) -> BoxFuture<Vec<(RegionId, u16, u64)>>;
     /// Snapshot attempt `attempt` from `source` starts arriving (dropping what an earlier
     /// attempt left); the state in force stays until the end.
     fn install_begin(&self, source: RegionId, attempt: u64) -> BoxFuture<()>;

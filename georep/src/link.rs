@@ -147,6 +147,13 @@ pub(crate) struct Resume;
 #[rtype(result = "()")]
 pub(crate) struct Stop;
 
+/// A member left the group: both connections with this peer start over, so that each
+/// side's handshake compares what the two hold of the member that left (see
+/// [`proto::departed_ahead`]). A snapshot being sent or received is left to finish.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct Renew;
+
 /// One remote region: dials it, streams our ops, owns the link's status.
 pub(crate) struct Link {
     peer: PeerSpec,
@@ -421,6 +428,28 @@ impl Handler<Resume> for Link {
     }
 }
 
+impl Handler<Renew> for Link {
+    type Result = ();
+
+    fn handle(&mut self, _: Renew, ctx: &mut Context<Self>) {
+        if self.paused || self.stopping {
+            return;
+        }
+        let receiving = self.sh.memory.lock().is_ok_and(|m| {
+            matches!(m.sync_state(), proto::SyncState::InProgress(o, _, _) if *o == self.peer.id)
+        });
+        if !receiving {
+            if let Some(c) = self.inbound.take() {
+                c.close(var(code::REPLACED), b"a member left: handshake again");
+            }
+        }
+        if self.task.is_some() && !self.syncing {
+            self.drop_outbound(code::REPLACED, b"a member left: handshake again");
+            self.dial(ctx);
+        }
+    }
+}
+
 impl Handler<Stop> for Link {
     type Result = ();
 
@@ -475,6 +504,15 @@ async fn stream(
     let registry = sh.registry.upgrade().ok_or("endpoint shut down")?;
     let mut members_rx = registry.subscribe();
     let members = members_rx.borrow_and_update().records().cloned().collect();
+    let held = match &sh.state {
+        Some(state) => state
+            .held()
+            .await
+            .into_iter()
+            .filter(|&(r, _, _)| r != peer.id)
+            .collect(),
+        None => Vec::new(),
+    };
     write_frame(
         &mut send,
         &Msg::Hello {
@@ -484,6 +522,7 @@ async fn stream(
             shards,
             seen,
             members,
+            held,
         },
     )
     .await?;
@@ -855,6 +894,7 @@ async fn inbound(
         shards,
         seen,
         members,
+        held,
     }) = hello
     else {
         return Err("expected hello".into());
@@ -912,12 +952,18 @@ async fn inbound(
         refuse(ctx, &mut send, conn, reason, false).await;
         return Ok(());
     };
+    let ahead = departed_ahead(ctx, region, &held).await;
     // While another peer sends us a full snapshot, hold this one's handshake a while
     // (a small snapshot is over in moments), then let it redial.
     let waited = Instant::now();
     let outcome = loop {
         let o = match ctx.memory.lock() {
-            Ok(mut m) => m.hello(region, incarnation, shards, &seen),
+            Ok(mut m) => {
+                if let Some(why) = &ahead {
+                    m.ahead(region, incarnation, why.clone());
+                }
+                m.hello(region, incarnation, shards, &seen)
+            }
             Err(_) => HelloOutcome::Refuse("receiver state poisoned".into()),
         };
         match o {
@@ -980,6 +1026,31 @@ async fn inbound(
         }
     }
     res
+}
+
+/// Whether dialer `region` holds more than this region of a member that left (`held`: its
+/// `Hello`'s), and so must be asked for a snapshot: the reason, if so.
+async fn departed_ahead(
+    ctx: &AcceptCtx,
+    region: RegionId,
+    held: &[(RegionId, u16, u64)],
+) -> Option<String> {
+    let state = ctx.state.as_ref()?;
+    let departed: Vec<RegionId> = ctx
+        .registry
+        .members()
+        .records()
+        .filter(|r| r.state != MemberState::Active && r.id != ctx.region && r.id != region)
+        .map(|r| r.id)
+        .collect();
+    if departed.is_empty() {
+        return None;
+    }
+    let ours = state.held().await;
+    let gone = proto::departed_ahead(&departed, &ours, held)?;
+    Some(format!(
+        "region {region} holds more of the writes of region {gone}, which left the group, than this region"
+    ))
 }
 
 /// The handshake was accepted: (take the snapshot and) apply batches in order, and ack.

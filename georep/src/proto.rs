@@ -291,6 +291,54 @@ pub fn lag_ms(now_ms: u64, oldest_unacked_hlc: Option<u64>) -> u64 {
     }
 }
 
+/// Which departed member (removed or force-unlinked) the dialer holds more of than we do,
+/// if its position is ahead of ours: `None` when ours is the same or ahead.
+///
+/// A member that left stops being applied the moment each survivor learns it left, so the
+/// survivors may hold different prefixes of its streams (a crash, a link that was down).
+/// They must end up holding the same one, and none of them can send the rest (a region
+/// logs only its own writes), so the survivor that is behind takes a full snapshot of one
+/// that is ahead. "Ahead" is one total order that every survivor computes alike: per
+/// departed member in id order, the sum of the stamps held of its streams, then the stamps
+/// shard by shard. A snapshot makes the receiver hold exactly the source's position, so it
+/// only ever moves up, and every survivor ends at the greatest.
+///
+/// `held`: `(region, shard, stamp of the last op held)` of each origin stream.
+pub fn departed_ahead(
+    departed: &[RegionId],
+    ours: &[(RegionId, u16, u64)],
+    theirs: &[(RegionId, u16, u64)],
+) -> Option<RegionId> {
+    let position = |held: &[(RegionId, u16, u64)], r: RegionId| {
+        let mut stamps: Vec<u64> = Vec::new();
+        for &(o, s, h) in held {
+            if o == r {
+                let s = s as usize;
+                if stamps.len() <= s {
+                    stamps.resize(s + 1, 0);
+                }
+                stamps[s] = h;
+            }
+        }
+        while stamps.last() == Some(&0) {
+            stamps.pop();
+        }
+        let sum: u128 = stamps.iter().map(|&h| h as u128).sum();
+        (sum, stamps)
+    };
+    let mut departed = departed.to_vec();
+    departed.sort_unstable();
+    departed.dedup();
+    for r in departed {
+        match position(theirs, r).cmp(&position(ours, r)) {
+            std::cmp::Ordering::Greater => return Some(r),
+            std::cmp::Ordering::Less => return None,
+            std::cmp::Ordering::Equal => {}
+        }
+    }
+    None
+}
+
 /// What the receiver answers to a `Hello`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HelloOutcome {
@@ -422,10 +470,7 @@ impl ReceiverMemory {
             }
             // A dialer we held ops of an earlier process of has restarted since: its
             // state may be empty, so it must not be our source.
-            let dialer_restarted = self
-                .seen
-                .get(&origin)
-                .is_some_and(|l| !l.is_empty() && !l.contains(&incarnation));
+            let dialer_restarted = self.restarted(origin, incarnation);
             if dialer_restarted {
                 if let SyncState::Needed(_, Some(cause)) = &self.sync {
                     if *cause == origin {
@@ -488,6 +533,24 @@ impl ReceiverMemory {
             after,
             snapshot,
             new_incarnation,
+        }
+    }
+
+    /// Whether `origin` restarted since we last held ops of it (`incarnation` is not one we
+    /// know): its state may be empty.
+    fn restarted(&self, origin: RegionId, incarnation: u64) -> bool {
+        self.seen
+            .get(&origin)
+            .is_some_and(|l| !l.is_empty() && !l.contains(&incarnation))
+    }
+
+    /// Dialer `origin`, whose `Hello` comes next, holds more of a departed member's stream
+    /// than this region (see [`departed_ahead`]): unless a snapshot is already wanted or
+    /// under way, or the dialer restarted since we heard from it, that `Hello` asks it for
+    /// one.
+    pub fn ahead(&mut self, origin: RegionId, incarnation: u64, why: String) {
+        if self.can_sync && self.sync == SyncState::Idle && !self.restarted(origin, incarnation) {
+            self.sync = SyncState::Needed(why, None);
         }
     }
 
@@ -979,6 +1042,54 @@ mod tests {
         assert_eq!(snapshot_of(m.hello(2, 7, 1, &[])), None);
         m.need_sync(2, "trimmed".into());
         assert_eq!(snapshot_of(m.hello(2, 9, 1, &[])), None);
+        assert_eq!(m.sync_state(), &SyncState::Idle);
+    }
+
+    #[test]
+    fn the_survivor_behind_on_a_departed_member_takes_a_snapshot_of_one_ahead() {
+        let a = [(3, 0, 100), (3, 1, 50), (4, 0, 7), (2, 0, 999)];
+        let b = [(3, 0, 98), (3, 1, 60), (4, 0, 7), (2, 0, 5)];
+        // Sum of stamps first (158 > 150), whatever the other origins.
+        assert_eq!(departed_ahead(&[3], &a, &b), Some(3));
+        assert_eq!(departed_ahead(&[3], &b, &a), None);
+        // Equal positions: nothing to do; active origins (2) are not compared.
+        assert_eq!(departed_ahead(&[4], &a, &b), None);
+        assert_eq!(departed_ahead(&[], &a, &b), None);
+        // Same sum: shard by shard decides; a missing stream counts as nothing held.
+        let c = [(3, 0, 60), (3, 1, 98)];
+        assert_eq!(departed_ahead(&[3], &b, &c), None);
+        assert_eq!(departed_ahead(&[3], &c, &b), Some(3));
+        assert_eq!(departed_ahead(&[3], &[], &c), Some(3));
+        assert_eq!(departed_ahead(&[3], &[(3, 1, 0)], &[]), None);
+        // Several departed: the lowest id decides first; it is a total order, so the
+        // survivors agree on which of them is ahead.
+        let d = [(3, 0, 98), (3, 1, 60), (4, 0, 9)];
+        assert_eq!(departed_ahead(&[4, 3], &b, &d), Some(4));
+        assert_eq!(departed_ahead(&[4, 3], &d, &b), None);
+
+        // The receiver asks the dialer ahead for a snapshot in its Hello, once.
+        let mut m = ReceiverMemory::new();
+        m.set_local(1, true);
+        assert_eq!(snapshot_of(m.hello(2, 7, 2, &[1])), None);
+        m.ahead(2, 7, "behind on region 3".into());
+        let attempt = snapshot_of(m.hello(2, 7, 2, &[1])).expect("asked");
+        assert_eq!(
+            m.sync_state(),
+            &SyncState::InProgress(2, "behind on region 3".into(), attempt)
+        );
+        // Not while one is under way, and never of a dialer that restarted.
+        m.ahead(4, 1, "behind".into());
+        assert!(matches!(m.sync_state(), SyncState::InProgress(2, _, _)));
+        m.sync_failed(attempt);
+        let mut m = ReceiverMemory::new();
+        m.set_local(1, true);
+        let _ = m.hello(2, 7, 2, &[1]);
+        m.ahead(2, 8, "behind".into());
+        assert_eq!(m.sync_state(), &SyncState::Idle);
+        // Without a state to install into, nothing is asked.
+        let mut m = ReceiverMemory::new();
+        m.set_local(1, false);
+        m.ahead(2, 7, "behind".into());
         assert_eq!(m.sync_state(), &SyncState::Idle);
     }
 

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::RegionId;
 
 /// Protocol version carried in `Hello`; bumped on incompatible changes.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 /// Largest frame either side accepts; bigger ones are a protocol error, so a
 /// hostile or broken peer cannot make us allocate unbounded memory.
 pub const MAX_FRAME: usize = 64 * 1024 * 1024;
@@ -43,6 +43,10 @@ pub enum Msg {
         seen: Vec<u64>,
         /// The dialer's membership table (see [`crate::members`]).
         members: Vec<crate::members::Member>,
+        /// What the dialer's state holds of other regions' streams: `(region, shard, stamp
+        /// of the last op held)`; the acceptor compares it for members that left (see
+        /// [`crate::proto::departed_ahead`]).
+        held: Vec<(RegionId, u16, u64)>,
     },
     Batch {
         shard: u16,
@@ -140,6 +144,7 @@ mod tests {
                 shards: 4,
                 seen: vec![7, 9],
                 members: vec![member()],
+                held: vec![(2, 0, 77), (2, 1, 78)],
             },
             Msg::Batch {
                 shard: 1,

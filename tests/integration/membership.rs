@@ -391,3 +391,81 @@ async fn group_create_add_and_a_graceful_remove() {
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn survivors_of_a_force_unlinked_region_end_up_with_the_same_of_its_writes() {
+    bounded(120, async {
+        let mut g = Group::servers_with(ServerOpts {
+            regions: 3,
+            relays: true,
+            ..ServerOpts::default()
+        })
+        .await;
+        for r in 1..=3 {
+            let _: () = q(&mut g.conn(r).await, &["SET", &format!("k{r}"), "v"]).await;
+        }
+        g.wait_converged(Duration::from_secs(20)).await;
+        // Region 3's stream to region 2 is cut: what it writes now reaches region 1 only.
+        g.relays[&(3, 2)].cut();
+        let mut c3 = g.conn(3).await;
+        for i in 0..200 {
+            let _: i64 = q(&mut c3, &["INCRBY", "c3", "1"]).await;
+            let _: i64 = q(&mut c3, &["SADD", "s3", &i.to_string()]).await;
+        }
+        wait_until(&g, 20, "region 1 has all of region 3's writes", || {
+            let g = &g;
+            async move {
+                let n: Option<i64> = q(&mut g.conn(1).await, &["GET", "c3"]).await;
+                n == Some(200)
+            }
+        })
+        .await;
+        let at2: Option<i64> = q(&mut g.conn(2).await, &["GET", "c3"]).await;
+        assert_eq!(
+            at2, None,
+            "region 2 must not have received region 3's writes"
+        );
+        // Region 3 dies with writes only region 1 has; the others keep writing.
+        g.kill9(3);
+        let w = Writers::start(&g, &[1, 2], 400, Duration::from_millis(5)).await;
+        // Unlinked through region 2, the survivor that is behind.
+        let n2 = g.resp_addr(2).to_string();
+        let _ = cli(
+            &g,
+            &["force-unlink", "--node", &n2, "--region", &region_name(3)],
+        )
+        .await;
+        g.active = vec![1, 2];
+        w.stop();
+        let totals = w.finish().await;
+        // Region 2 takes region 1's state (one full sync), so both hold the same of region
+        // 3's writes: all of them, since region 1 had them all.
+        g.wait_converged(Duration::from_secs(30)).await;
+        assert_no_acknowledged_write_lost(&g, &[1, 2], &totals).await;
+        for r in [1, 2] {
+            let mut c = g.conn(r).await;
+            let n: Option<i64> = q(&mut c, &["GET", "c3"]).await;
+            assert_eq!(n, Some(200), "region {r}");
+            assert_eq!(smembers(&mut c, "s3").await.len(), 200, "region {r}");
+        }
+        assert_eq!(
+            crdt_info(&mut g.conn(2).await, "full_syncs_installed").await,
+            1
+        );
+        assert_eq!(
+            crdt_info(&mut g.conn(1).await, "full_syncs_installed").await,
+            0
+        );
+        let log2 = log_of(&g, 2);
+        assert!(
+            log2.contains("holds more of the writes of region 3"),
+            "region 2 must say why it takes a full sync:\n{log2}"
+        );
+        // The group goes on: writes replicate both ways.
+        let _: i64 = q(&mut g.conn(1).await, &["SADD", "after", "1"]).await;
+        let _: i64 = q(&mut g.conn(2).await, &["SADD", "after", "2"]).await;
+        g.wait_converged(Duration::from_secs(20)).await;
+        assert_eq!(smembers(&mut g.conn(1).await, "after").await, ["1", "2"]);
+    })
+    .await
+}

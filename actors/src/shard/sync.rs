@@ -94,6 +94,25 @@ impl Handler<TakeSnapshot> for Shard {
     }
 }
 
+/// What the shard holds of every origin stream: `(region, origin shard, stamp of the last
+/// op merged)`.
+#[derive(Message)]
+#[rtype(result = "Vec<(u8, u16, u64)>")]
+pub struct GetReceived;
+
+impl Handler<GetReceived> for Shard {
+    type Result = MessageResult<GetReceived>;
+
+    fn handle(&mut self, _: GetReceived, _: &mut Self::Context) -> Self::Result {
+        MessageResult(
+            self.received
+                .iter()
+                .map(|(&(r, s), &h)| (r, s, h))
+                .collect(),
+        )
+    }
+}
+
 /// A snapshot starts arriving: collect its entries aside.
 #[derive(Message)]
 #[rtype(result = "()")]
