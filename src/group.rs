@@ -221,7 +221,7 @@ pub fn add(
     ))
 }
 
-/// `meridian group remove` and `force-unlink`.
+/// `meridian group force-unlink`.
 pub fn leave(
     node: &str,
     password: Option<&str>,
@@ -230,11 +230,57 @@ pub fn leave(
 ) -> Result<String, String> {
     let mut con = connect(node, password)?;
     crdt_group(&mut con, node, &[how, region])?;
-    Ok(if how == "REMOVE" {
-        format!("removed {region} from the group; it keeps its data as a standalone region\n")
-    } else {
-        format!("force-unlinked {region}: the group refuses it from now on; to bring it back, purge it and add it again\n")
-    })
+    Ok(format!("force-unlinked {region}: the group refuses it from now on; to bring it back, purge it and add it again\n"))
+}
+
+/// `meridian group remove`: marks the member `leaving` through `node`, then waits (up to
+/// `wait`) until `node` sees it `removed`: it refuses writes meanwhile, and leaves once
+/// every member has acknowledged its last ones.
+pub fn remove(
+    node: &str,
+    password: Option<&str>,
+    region: &str,
+    wait: Duration,
+) -> Result<String, String> {
+    let mut con = connect(node, password)?;
+    crdt_group(&mut con, node, &["REMOVE", region])?;
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        let state = crdt_group(&mut con, node, &["MEMBERS"])?
+            .into_iter()
+            .find_map(|l| {
+                let p: Vec<&str> = l.split(',').collect();
+                match p[..] {
+                    [id, name, _, state, _, _] if name == region || id == region => {
+                        Some(state.to_string())
+                    }
+                    _ => None,
+                }
+            })
+            .unwrap_or_default();
+        match state.as_str() {
+            "removed" => {
+                return Ok(format!(
+                    "removed {region} from the group: every member has all of its writes; it keeps its data as a standalone region\n"
+                ))
+            }
+            "leaving" if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(100))
+            }
+            "leaving" => {
+                return Err(format!(
+                    "{region} is still leaving after {}s: it refuses writes until every member has acknowledged its last ones (see meridian group status on it and on {node}); it leaves by itself once they have, or force-unlink it to stop waiting",
+                    wait.as_secs()
+                ))
+            }
+            other => {
+                return Err(format!(
+                    "{region} is {} at {node}, not leaving: the removal was overridden",
+                    if other.is_empty() { "unknown" } else { other }
+                ))
+            }
+        }
+    }
 }
 
 /// `meridian group flush`.

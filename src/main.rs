@@ -108,13 +108,18 @@ enum GroupCmd {
         #[arg(long)]
         endpoint: String,
     },
-    /// Removes a member gracefully (every member online); it keeps its data, standalone.
+    /// Removes a member gracefully (every member online): it stops taking writes, hands
+    /// its last ones over to every member, then leaves and keeps its data, standalone.
+    /// Waits until it has left.
     Remove {
         #[command(flatten)]
         node: NodeArgs,
         /// The member's name or id.
         #[arg(long)]
         region: String,
+        /// How long to wait for the member to hand over its writes and leave (seconds).
+        #[arg(long, default_value_t = 60)]
+        wait: u64,
     },
     /// Removes a member that is down: the others stop keeping metadata for it, and refuse
     /// it from now on. Its writes they had not received are lost. To come back it must be
@@ -187,9 +192,14 @@ fn main() -> ExitCode {
                     "add",
                     group::add(&node.node, node.password.as_deref(), &region, &endpoint),
                 ),
-                GroupCmd::Remove { node, region } => (
+                GroupCmd::Remove { node, region, wait } => (
                     "remove",
-                    group::leave(&node.node, node.password.as_deref(), "REMOVE", &region),
+                    group::remove(
+                        &node.node,
+                        node.password.as_deref(),
+                        &region,
+                        std::time::Duration::from_secs(wait),
+                    ),
                 ),
                 GroupCmd::ForceUnlink { node, region } => (
                     "force-unlink",

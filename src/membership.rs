@@ -7,7 +7,8 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::Duration;
 
 use actors::Node;
 use bytes::Bytes;
@@ -73,6 +74,8 @@ pub fn standing(members: &Members, me: RegionId) -> &'static str {
 /// Membership of one region: the node, its geo endpoint (none without `[tls]`), and
 /// where the table is kept.
 pub struct Group {
+    /// Itself, for the task that hands over a leaving region's last writes.
+    this: Weak<Group>,
     node: Node,
     geo: OnceLock<Geo>,
     state_file: Option<PathBuf>,
@@ -86,7 +89,8 @@ pub struct Group {
 
 impl Group {
     pub fn new(node: Node, state_file: Option<PathBuf>) -> Arc<Group> {
-        Arc::new(Group {
+        Arc::new_cyclic(|this| Group {
+            this: this.clone(),
             node,
             geo: OnceLock::new(),
             state_file,
@@ -136,7 +140,7 @@ impl Group {
             }
             *self.save_error.lock().unwrap_or_else(|p| p.into_inner()) = saved.err();
         }
-        let regions: Vec<RegionId> = if m.state_of(me.0) == Some(MemberState::Active) {
+        let regions: Vec<RegionId> = if m.is_member(me.0) {
             m.active().map(|r| RegionId(r.id)).collect()
         } else {
             vec![me]
@@ -145,6 +149,17 @@ impl Group {
         let (was, now) = (before.get(me.0), m.get(me.0));
         if was.map(|r| r.state) == now.map(|r| r.state) {
             return;
+        }
+        let leaving = |r: Option<&Member>| r.is_some_and(|r| r.state == MemberState::Leaving);
+        if leaving(now) {
+            if let Some(g) = self.this.upgrade() {
+                tokio::spawn(g.hand_over());
+            }
+        } else if leaving(was) {
+            let node = self.node.clone();
+            tokio::spawn(async move {
+                node.fence(false).await;
+            });
         }
         match now {
             Some(r) if r.state == MemberState::Unlinked => tracing::error!(
@@ -157,11 +172,79 @@ impl Group {
                 "this region was removed from its replication group by region {}: it keeps its data and serves it as a standalone region",
                 r.by
             ),
+            Some(r) if r.state == MemberState::Leaving => tracing::warn!(
+                by = r.by,
+                "this region is being removed from its replication group (by region {}): it refuses writes until every member has acknowledged its last ones, then leaves the group and keeps its data as a standalone region",
+                r.by
+            ),
             Some(r) if r.state == MemberState::Active => tracing::info!(
                 members = m.active().count(),
                 "this region is an active member of a replication group"
             ),
             _ => tracing::info!("this region is standalone (not in a replication group)"),
+        }
+    }
+
+    /// A graceful remove, this region's side: fence the node (no more writes, nothing more
+    /// appended to the logs), wait until every member has acknowledged everything up to
+    /// the logs' heads, then mark this region `removed`. The others learn it when they next
+    /// dial it (it refuses them with its own record); they hold all of its writes.
+    async fn hand_over(self: Arc<Group>) {
+        let Some(geo) = self.geo.get() else { return };
+        let me = self.me().0;
+        let heads = self.node.fence(true).await;
+        let mut waiting_since = std::time::Instant::now();
+        loop {
+            let m = geo.members();
+            if m.state_of(me) != Some(MemberState::Leaving) {
+                // Decided otherwise meanwhile (force-unlinked): no longer fenced.
+                self.node.fence(false).await;
+                return;
+            }
+            let links = geo.links().await;
+            let behind: Vec<String> = m
+                .peers(me)
+                .filter(|p| {
+                    !links.iter().any(|l| {
+                        l.peer == p.id
+                            && l.state == georep::LinkState::Connected
+                            && l.acked.len() == heads.len()
+                            && l.acked.iter().zip(&heads).all(|(a, h)| a >= h)
+                    })
+                })
+                .map(|p| p.name.clone())
+                .collect();
+            if behind.is_empty() {
+                let stamp = self.stamp();
+                let done = geo.change_members(|t| match t.get(me) {
+                    Some(r) if r.state == MemberState::Leaving => {
+                        let r = Member {
+                            state: MemberState::Removed,
+                            stamp,
+                            by: me,
+                            ..r.clone()
+                        };
+                        t.merge_record(r);
+                        Ok(())
+                    }
+                    _ => Err("no longer leaving".to_string()),
+                });
+                if done.is_ok() {
+                    tracing::warn!(
+                        "left the replication group: every member has all of this region's writes; it is standalone now and takes writes again"
+                    );
+                    self.node.fence(false).await;
+                }
+                return;
+            }
+            if waiting_since.elapsed() >= Duration::from_secs(10) {
+                waiting_since = std::time::Instant::now();
+                tracing::warn!(
+                    waiting_for = %behind.join(", "),
+                    "leaving the replication group: still waiting for members to acknowledge this region's last writes (writes stay refused; force-unlink this region from another member to stop waiting)"
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
@@ -291,7 +374,7 @@ impl Group {
         let stamp = self.stamp();
         geo.change_members(|m| {
             match m.state_of(me.0) {
-                Some(MemberState::Active) => {
+                Some(MemberState::Active | MemberState::Leaving) => {
                     return Err(format!(
                         "this region is already a member of a group of {} member(s)",
                         m.active().count()
@@ -391,7 +474,7 @@ impl Group {
         let current = geo.members();
         match current.state_of(me.0) {
             Some(MemberState::Unlinked) => return Err(unlinked_msg()),
-            Some(MemberState::Active) if current.peers(me.0).next().is_some() => {
+            Some(s) if s.is_member() && current.peers(me.0).next().is_some() => {
                 if current.get(me.0) == Some(mine) {
                     // Already joined with this very record (a retried command).
                     geo.merge_members(&table);
@@ -456,6 +539,16 @@ impl Group {
                 ));
             }
         }
+        if state == MemberState::Removed && target.state == MemberState::Leaving {
+            // Already being removed (a retried command).
+            return Ok(Vec::new());
+        }
+        // A graceful remove marks the member `leaving`: it stops taking writes, waits until
+        // every member has its last ones, then marks itself `removed`.
+        let state = match state {
+            MemberState::Removed => MemberState::Leaving,
+            s => s,
+        };
         let stamp = self.stamp();
         geo.change_members(|m| {
             m.merge_record(Member {
@@ -472,9 +565,11 @@ impl Group {
                 name = %target.name,
                 "force-unlinked a member: the group stops keeping metadata for it and refuses it from now on; its writes the group had not received are lost"
             ),
-            _ => {
-                tracing::info!(region = target.id, name = %target.name, "removed a member from the group")
-            }
+            _ => tracing::info!(
+                region = target.id,
+                name = %target.name,
+                "removing a member from the group: it hands over its last writes to every member, then leaves"
+            ),
         }
         Ok(Vec::new())
     }
@@ -485,9 +580,7 @@ impl Group {
         let me = self.me();
         if let Some(geo) = self.geo.get() {
             let current = geo.members();
-            if current.state_of(me.0) == Some(MemberState::Active)
-                && current.peers(me.0).next().is_some()
-            {
+            if current.is_member(me.0) && current.peers(me.0).next().is_some() {
                 return Err(format!(
                     "this region is an active member of a group with {} other member(s): remove it (group remove) or force-unlink it from another member first",
                     current.peers(me.0).count()
@@ -522,6 +615,10 @@ fn not_a_member_msg(m: &Members, me: RegionId) -> String {
         Some(MemberState::Unlinked) => unlinked_msg(),
         Some(MemberState::Removed) => {
             "this region was removed from its group: add it to a group from one of its members"
+                .into()
+        }
+        Some(MemberState::Leaving) => {
+            "this region is leaving its group (a graceful remove is handing over its last writes)"
                 .into()
         }
         _ => "this region is not in a replication group: run `meridian group create` on it first, or add it to a group".into(),

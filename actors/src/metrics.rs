@@ -223,7 +223,7 @@ pub async fn render(node: &Node) -> String {
         &mut out,
         "meridian_group_member",
         "gauge",
-        "1 while this region is an active member of its group (or standalone); 0 once it was removed or force-unlinked.",
+        "1 while this region is a member of its group (active or leaving it) or standalone; 0 once it was removed or force-unlinked.",
         &one(h.in_group as u64),
     );
     family(

@@ -93,15 +93,15 @@ pub struct LinkInfo {
 /// See [`Node::replication_health`].
 #[derive(Clone, Debug)]
 pub struct ReplicationHealth {
-    /// `standalone`, `active`, `removed` or `unlinked`.
+    /// `standalone`, `active`, `leaving`, `removed` or `unlinked`.
     pub state: String,
     /// Active members of the group, this region included.
     pub members: usize,
-    /// Active member or standalone.
+    /// Member (active or leaving) or standalone.
     pub in_group: bool,
     /// `CRDT.PAUSE` is in force.
     pub paused: bool,
-    /// In the group, not paused, every link connected.
+    /// In the group and not leaving it, not paused, every link connected.
     pub healthy: bool,
 }
 
@@ -301,10 +301,14 @@ impl Node {
             Some(g) => g.membership(),
             None => ("standalone".to_string(), 1),
         };
-        // A region cut out of its group is not replicating, whatever its links say.
-        let in_group = matches!(state.as_str(), "active" | "standalone");
+        // A region cut out of its group is not replicating, whatever its links say; one
+        // that is leaving it takes no writes.
+        let in_group = matches!(state.as_str(), "active" | "standalone" | "leaving");
         ReplicationHealth {
-            healthy: in_group && !paused && links.iter().all(|l| l.state == "connected"),
+            healthy: in_group
+                && state != "leaving"
+                && !paused
+                && links.iter().all(|l| l.state == "connected"),
             state,
             members,
             in_group,
@@ -367,6 +371,19 @@ impl Node {
             n += s.send(crate::shard::exec::FlushGroup).await.unwrap_or(0);
         }
         n
+    }
+
+    /// Fences the region (`true`) while it leaves its group gracefully: every shard refuses
+    /// writes and appends nothing more to its log. Returns each shard's log head once every
+    /// command that came before is executed: what every member must acknowledge before the
+    /// region may leave. `false` lifts the fence.
+    pub async fn fence(&self, on: bool) -> Vec<u64> {
+        for s in &self.inner.shards {
+            if let Err(e) = s.send(crate::shard::Fence(on)).await {
+                tracing::error!(error = %e, "a shard did not take the fence");
+            }
+        }
+        self.inner.logs.iter().map(|l| l.head()).collect()
     }
 
     /// Empties the region: every key, and the replication logs (which restart at offset

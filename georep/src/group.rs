@@ -101,7 +101,7 @@ impl Registry {
     /// `Err` is the reason.
     pub(crate) fn admits(&self, region: RegionId, its_own: Option<&Member>) -> Result<(), String> {
         let m = self.lock();
-        if m.state_of(self.me) != Some(MemberState::Active) {
+        if !m.is_member(self.me) {
             return Err(format!(
                 "region {} is not an active member of a replication group (its state: {})",
                 self.me,
@@ -130,6 +130,13 @@ impl Registry {
                 ))
             }
             MemberState::Active => Ok(()),
+            // Being removed: it was linked (a graceful remove needs every link up), and its
+            // own record may still be the active one it had.
+            MemberState::Leaving if its_own.is_some_and(|r| r.state.is_member()) => Ok(()),
+            MemberState::Leaving => Err(format!(
+                "region {region} ({}) is leaving the group and has not joined it",
+                ours.name
+            )),
         }
     }
 
@@ -146,9 +153,7 @@ impl Registry {
                 .records()
                 .filter(|r| r.is_valid())
                 .filter(|r| {
-                    r.id != self.me
-                        || r.state != MemberState::Active
-                        || before == Some(MemberState::Active)
+                    r.id != self.me || !r.state.is_member() || before.is_some_and(|s| s.is_member())
                 })
                 .cloned(),
         );
@@ -170,15 +175,34 @@ impl Registry {
         true
     }
 
-    /// Takes, from a peer that refused us, only what it says of this region: whether we
-    /// were removed or force-unlinked (its other records are not trusted: it may belong to
-    /// another group).
-    pub(crate) fn learn_own_fate(&self, other: &Members, from: RegionId) -> bool {
-        match other.get(self.me) {
-            Some(r) if r.is_valid() && r.state != MemberState::Active => {
-                self.merge(&Members::from_records([r.clone()]), from)
-            }
-            _ => false,
+    /// Takes, from a peer that refused us, only what it says of this region and of itself:
+    /// that we were removed or force-unlinked, or that it left the group (a region that
+    /// leaves gracefully marks itself removed). Its other records are not trusted: it may
+    /// belong to another group.
+    pub(crate) fn learn_from_refusal(&self, other: &Members, from: RegionId) -> bool {
+        let fates: Vec<Member> = [self.me, from]
+            .into_iter()
+            .filter_map(|id| other.get(id))
+            .filter(|r| r.is_valid() && !r.state.is_member())
+            .cloned()
+            .collect();
+        !fates.is_empty() && self.merge(&Members::from_records(fates), from)
+    }
+
+    /// What to tell a refused dialer: our table if it was removed or force-unlinked (so
+    /// it learns it), our own record if we are not a member (so it learns we left), else
+    /// nothing.
+    pub(crate) fn for_refused(&self, dialer: RegionId) -> Vec<Member> {
+        let m = self.lock();
+        if matches!(
+            m.state_of(dialer),
+            Some(MemberState::Removed | MemberState::Unlinked)
+        ) {
+            m.records().cloned().collect()
+        } else if !m.is_member(self.me) {
+            m.get(self.me).cloned().into_iter().collect()
+        } else {
+            Vec::new()
         }
     }
 
@@ -208,10 +232,10 @@ impl Registry {
         // snapshot of one that is ahead (see `proto::departed_ahead`).
         let left: Vec<RegionId> = prev
             .active()
-            .filter(|r| r.id != self.me && m.state_of(r.id) != Some(MemberState::Active))
+            .filter(|r| r.id != self.me && !m.is_member(r.id))
             .map(|r| r.id)
             .collect();
-        if !left.is_empty() && m.state_of(self.me) == Some(MemberState::Active) {
+        if !left.is_empty() && m.is_member(self.me) {
             tracing::info!(
                 ?left,
                 "members left the group: every geo-link handshakes again, so the survivors end up holding the same of their writes"
@@ -229,23 +253,22 @@ impl Registry {
             return;
         };
         let stopped = self.stopped.load(Ordering::SeqCst);
-        let wanted: BTreeMap<RegionId, PeerSpec> =
-            if m.state_of(self.me) == Some(MemberState::Active) && !stopped {
-                m.peers(self.me)
-                    .map(|p| {
-                        (
-                            p.id,
-                            PeerSpec {
-                                id: p.id,
-                                name: p.name.clone(),
-                                addr: p.addr,
-                            },
-                        )
-                    })
-                    .collect()
-            } else {
-                BTreeMap::new()
-            };
+        let wanted: BTreeMap<RegionId, PeerSpec> = if m.is_member(self.me) && !stopped {
+            m.peers(self.me)
+                .map(|p| {
+                    (
+                        p.id,
+                        PeerSpec {
+                            id: p.id,
+                            name: p.name.clone(),
+                            addr: p.addr,
+                        },
+                    )
+                })
+                .collect()
+        } else {
+            BTreeMap::new()
+        };
         let mut links = self.links.write().unwrap_or_else(|p| p.into_inner());
         let gone: Vec<RegionId> = links
             .iter()

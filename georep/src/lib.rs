@@ -205,6 +205,9 @@ pub struct LinkStatus {
     pub full_syncs_needed: u64,
     pub last_error: Option<String>,
     pub inbound_connected: bool,
+    /// Per shard of our stream: the next offset the peer expects (it acknowledged
+    /// everything below it).
+    pub acked: Vec<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]

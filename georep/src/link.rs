@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, Notify};
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::group::Registry;
-use crate::members::{MemberState, Members};
+use crate::members::{Member, Members};
 use crate::proto::{self, HelloOutcome, OnRead, Poll};
 use crate::tls::{peer_is_region, region_dns_name, Revoked};
 use crate::wire::{self, code, Msg};
@@ -399,6 +399,7 @@ impl Handler<GetStatus> for Link {
             full_syncs_needed: self.full_syncs_needed,
             last_error: self.last_error.clone(),
             inbound_connected: self.inbound.is_some(),
+            acked: self.acked.clone(),
         })
     }
 }
@@ -536,7 +537,7 @@ async fn stream(
             snapshot,
         }) => (resume, after, snapshot),
         Some(Msg::Refused { reason, members }) => {
-            registry.learn_own_fate(&Members::from_records(members), peer.id);
+            registry.learn_from_refusal(&Members::from_records(members), peer.id);
             return Err(format!("refused by peer: {reason}"));
         }
         Some(other) => return Err(format!("unexpected handshake reply {other:?}")),
@@ -855,18 +856,12 @@ pub(crate) async fn accept_loop(ctx: AcceptCtx) {
 }
 
 async fn refuse(
-    ctx: &AcceptCtx,
     send: &mut quinn::SendStream,
     conn: &quinn::Connection,
     reason: String,
-    share_members: bool,
+    members: Vec<Member>,
 ) {
     tracing::warn!(%reason, "refusing inbound geo-link");
-    let members = if share_members {
-        ctx.registry.members().records().cloned().collect()
-    } else {
-        Vec::new()
-    };
     let _ = write_frame(send, &Msg::Refused { reason, members }).await;
     let _ = send.finish();
     // Give the Refused frame a moment to leave before closing.
@@ -901,33 +896,30 @@ async fn inbound(
     };
     if version != wire::VERSION {
         refuse(
-            ctx,
             &mut send,
             conn,
             format!("unsupported version {version}"),
-            false,
+            Vec::new(),
         )
         .await;
         return Ok(());
     }
     if !peer_is_region(conn, region) {
         refuse(
-            ctx,
             &mut send,
             conn,
             format!("certificate does not name region {region}"),
-            false,
+            Vec::new(),
         )
         .await;
         return Ok(());
     }
     if let Some(fp) = ctx.revoked.check(conn, region) {
         refuse(
-            ctx,
             &mut send,
             conn,
             format!("certificate {fp} is revoked"),
-            false,
+            Vec::new(),
         )
         .await;
         return Ok(());
@@ -937,19 +929,16 @@ async fn inbound(
     // region's own removal).
     let members = Members::from_records(members);
     if let Err(reason) = ctx.registry.admits(region, members.get(region)) {
-        // Our table tells a removed or unlinked region its fate; a region that has not
-        // joined learns nothing from it (it must not take the group's records and link).
-        let share = matches!(
-            ctx.registry.members().state_of(region),
-            Some(MemberState::Removed | MemberState::Unlinked)
-        );
-        refuse(ctx, &mut send, conn, reason, share).await;
+        // Our table tells a removed or unlinked region its fate, our own record that we
+        // left; a region that has not joined learns nothing (it must not take the group's
+        // records and link).
+        refuse(&mut send, conn, reason, ctx.registry.for_refused(region)).await;
         return Ok(());
     }
     ctx.registry.merge(&members, region);
     let Some(link) = ctx.registry.link(region) else {
         let reason = format!("region {region} is no longer a peer");
-        refuse(ctx, &mut send, conn, reason, false).await;
+        refuse(&mut send, conn, reason, Vec::new()).await;
         return Ok(());
     };
     let ahead = departed_ahead(ctx, region, &held).await;
@@ -1004,7 +993,7 @@ async fn inbound(
             return Ok(());
         }
         HelloOutcome::Refuse(reason) => {
-            refuse(ctx, &mut send, conn, reason, false).await;
+            refuse(&mut send, conn, reason, Vec::new()).await;
             return Ok(());
         }
     };
@@ -1040,7 +1029,7 @@ async fn departed_ahead(
         .registry
         .members()
         .records()
-        .filter(|r| r.state != MemberState::Active && r.id != ctx.region && r.id != region)
+        .filter(|r| !r.state.is_member() && r.id != ctx.region && r.id != region)
         .map(|r| r.id)
         .collect();
     if departed.is_empty() {

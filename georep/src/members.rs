@@ -26,6 +26,10 @@ pub const MAX_MEMBERS: usize = 5;
 pub enum MemberState {
     /// A member: linked with every other active member.
     Active,
+    /// Being removed gracefully (`group remove`): still a member (linked, counted), but it
+    /// takes no more writes; once every member has acknowledged its last one, it marks
+    /// itself `Removed`.
+    Leaving,
     /// Left the group gracefully (`group remove`): it keeps its data as a standalone region.
     Removed,
     /// Force-unlinked while it was away: refused from then on, until it is purged and
@@ -37,14 +41,21 @@ impl MemberState {
     pub fn as_str(self) -> &'static str {
         match self {
             MemberState::Active => "active",
+            MemberState::Leaving => "leaving",
             MemberState::Removed => "removed",
             MemberState::Unlinked => "unlinked",
         }
     }
 
+    /// Whether a region in this state is in the group (linked, counted): active or leaving.
+    pub fn is_member(self) -> bool {
+        matches!(self, MemberState::Active | MemberState::Leaving)
+    }
+
     fn parse(s: &str) -> Option<MemberState> {
         match s {
             "active" => Some(MemberState::Active),
+            "leaving" => Some(MemberState::Leaving),
             "removed" => Some(MemberState::Removed),
             "unlinked" => Some(MemberState::Unlinked),
             _ => None,
@@ -191,14 +202,17 @@ impl Members {
         self.records.is_empty()
     }
 
-    /// The active members, ordered by id.
+    /// The members (active or leaving), ordered by id.
     pub fn active(&self) -> impl Iterator<Item = &Member> {
-        self.records
-            .values()
-            .filter(|m| m.state == MemberState::Active)
+        self.records.values().filter(|m| m.state.is_member())
     }
 
-    /// The active members other than `me`.
+    /// Whether region `id` is a member (active or leaving).
+    pub fn is_member(&self, id: RegionId) -> bool {
+        self.state_of(id).is_some_and(MemberState::is_member)
+    }
+
+    /// The members other than `me`.
     pub fn peers(&self, me: RegionId) -> impl Iterator<Item = &Member> {
         self.active().filter(move |m| m.id != me)
     }
@@ -212,6 +226,12 @@ impl Members {
     pub fn check_add(&self, new: &Member) -> Result<(), String> {
         for m in self.active() {
             if m.id == new.id {
+                if m.state == MemberState::Leaving {
+                    return Err(format!(
+                        "region {} ({}) is leaving the group: add it again once it is removed (and purged)",
+                        m.id, m.name
+                    ));
+                }
                 if m.name == new.name && m.addr == new.addr {
                     return Ok(());
                 }
@@ -297,6 +317,24 @@ mod tests {
         m5.merge_record(rec(5, MemberState::Unlinked, 9, 1));
         assert!(m5.check_add(&rec(6, MemberState::Active, 10, 1)).is_ok());
         assert_eq!(m5.peers(1).map(|p| p.id).collect::<Vec<_>>(), [2, 3, 4]);
+    }
+
+    #[test]
+    fn a_leaving_member_is_still_a_member_and_cannot_be_added_again() {
+        let mut m = Members::from_records((1..=3).map(|i| rec(i, MemberState::Active, 0, 0)));
+        m.merge_record(rec(3, MemberState::Leaving, 5, 1));
+        assert!(m.is_member(3));
+        assert_eq!(m.peers(1).map(|p| p.id).collect::<Vec<_>>(), [2, 3]);
+        let err = m
+            .check_add(&rec(3, MemberState::Active, 6, 1))
+            .expect_err("leaving");
+        assert!(err.contains("leaving"), "{err}");
+        // It marks itself removed once it has handed its writes over.
+        m.merge_record(rec(3, MemberState::Removed, 9, 3));
+        assert!(!m.is_member(3));
+        let t = rec(3, MemberState::Leaving, 5, 1).to_string();
+        assert_eq!(t, "3,r3,127.0.0.1:9003,leaving,5,1");
+        assert_eq!(t.parse::<Member>(), Ok(rec(3, MemberState::Leaving, 5, 1)));
     }
 
     #[test]

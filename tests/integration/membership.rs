@@ -469,3 +469,112 @@ async fn survivors_of_a_force_unlinked_region_end_up_with_the_same_of_its_writes
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graceful_remove_hands_the_leaving_regions_last_writes_to_every_member() {
+    bounded(120, async {
+        let mut g = Group::servers_with(ServerOpts {
+            regions: 3,
+            relays: true,
+            ..ServerOpts::default()
+        })
+        .await;
+        for r in 1..=3 {
+            let _: () = q(&mut g.conn(r).await, &["SET", &format!("k{r}"), "v"]).await;
+        }
+        g.wait_converged(Duration::from_secs(20)).await;
+        // Region 3's stream to region 2 is cut: its last writes reach region 1 only.
+        g.relays[&(3, 2)].cut();
+        let mut c3 = g.conn(3).await;
+        for i in 0..200 {
+            let _: i64 = q(&mut c3, &["INCRBY", "c3", "1"]).await;
+            let _: i64 = q(&mut c3, &["SADD", "s3", &i.to_string()]).await;
+        }
+        wait_until(&g, 20, "region 1 has region 3's writes", || {
+            let g = &g;
+            async move {
+                let n: Option<i64> = q(&mut g.conn(1).await, &["GET", "c3"]).await;
+                n == Some(200)
+            }
+        })
+        .await;
+        let w = Writers::start(&g, &[1, 2], 400, Duration::from_millis(5)).await;
+        // Removed through region 1, whose links are all up: region 3 stops taking writes and
+        // waits until region 2 has its last ones too.
+        let n1 = g.resp_addr(1).to_string();
+        let name3 = region_name(3);
+        let remove = tokio::spawn(async move {
+            try_cli(&["remove", "--node", &n1, "--region", &name3, "--wait", "60"]).await
+        });
+        wait_until(&g, 20, "region 3 is leaving", || {
+            let g = &g;
+            async move { info_str(g, 3, "group_state").await == "leaving" }
+        })
+        .await;
+        let err = crate::harness::try_q::<i64>(&mut c3, &["INCRBY", "c3", "1"])
+            .await
+            .expect_err("a leaving region refuses writes");
+        // READONLY, which clients know (redis-rs: ErrorKind::ReadOnly).
+        assert_eq!(
+            err.kind(),
+            redis::ErrorKind::Server(redis::ServerErrorKind::ReadOnly),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains("leaving its replication group"),
+            "{err}"
+        );
+        let n: Option<i64> = q(&mut c3, &["GET", "c3"]).await;
+        assert_eq!(n, Some(200), "a leaving region still serves reads");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(
+            info_str(&g, 3, "group_state").await,
+            "leaving",
+            "region 3 must wait for region 2"
+        );
+        assert!(
+            !remove.is_finished(),
+            "group remove waits for the hand-over"
+        );
+        g.relays[&(3, 2)].heal();
+        let (st, out, err) = remove.await.expect("cli task");
+        assert!(
+            st.success(),
+            "group remove failed:\n{out}\n{err}\n{}",
+            g.logs()
+        );
+        assert!(out.contains("every member has all of its writes"), "{out}");
+        g.active = vec![1, 2];
+        w.stop();
+        let totals = w.finish().await;
+        g.wait_converged(Duration::from_secs(30)).await;
+        assert_no_acknowledged_write_lost(&g, &[1, 2], &totals).await;
+        for r in [1, 2] {
+            let mut c = g.conn(r).await;
+            let n: Option<i64> = q(&mut c, &["GET", "c3"]).await;
+            assert_eq!(n, Some(200), "region {r}");
+            assert_eq!(smembers(&mut c, "s3").await.len(), 200, "region {r}");
+            // Handed over by its own stream: nobody needed a full sync.
+            assert_eq!(crdt_info(&mut c, "full_syncs_installed").await, 0);
+        }
+        // Region 3 is standalone: it takes writes again, and nothing replicates any more.
+        wait_until(&g, 20, "region 3 is removed", || {
+            let g = &g;
+            async move { info_str(g, 3, "group_state").await == "removed" }
+        })
+        .await;
+        let n: i64 = q(&mut c3, &["INCRBY", "c3", "1"]).await;
+        assert_eq!(n, 201);
+        let _: i64 = q(&mut g.conn(1).await, &["SADD", "after", "1"]).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(smembers(&mut c3, "after").await.len(), 0);
+        let n: Option<i64> = q(&mut g.conn(1).await, &["GET", "c3"]).await;
+        assert_eq!(n, Some(200));
+        assert!(
+            log_of(&g, 3).contains("left the replication group"),
+            "{}",
+            g.logs()
+        );
+    })
+    .await
+}

@@ -84,6 +84,9 @@ pub struct Shard {
     pub(crate) watches: watch::Watches,
     /// A full snapshot being received (attempt, entries so far): see [`sync`].
     incoming: Option<(u64, Keyspace)>,
+    /// The region is leaving its group: no writes, nothing more appended to the log (see
+    /// [`Fence`]).
+    fenced: bool,
 }
 
 /// Counters a shard keeps for INFO.
@@ -163,6 +166,7 @@ impl Shard {
             rng: exec::Prng::new(seed),
             watches: watch::Watches::default(),
             incoming: None,
+            fenced: false,
         }
     }
 
@@ -235,6 +239,12 @@ impl Shard {
         if self.pending.is_empty() {
             return;
         }
+        if self.fenced {
+            // Leaving the group: what the peers must acknowledge is final (a PUBLISH is
+            // delivered here only).
+            self.pending.clear();
+            return;
+        }
         if let Some(log) = &self.ctx.log {
             let ops = std::mem::take(&mut self.pending);
             log.append(ops);
@@ -243,6 +253,9 @@ impl Shard {
 
     /// Collects the keys whose queued removals became stable (bounded work per call).
     fn collect_due(&mut self) {
+        if self.fenced {
+            return;
+        }
         let (ctx, received, origin_shards, reports) = (
             &self.ctx,
             &self.received,
@@ -290,7 +303,7 @@ impl Shard {
     /// Appends a report of what this shard has received to its own stream, if a write
     /// arrived since the last one: peers compute the group-wide stable vector from it.
     fn send_report(&mut self) {
-        if !self.report_due {
+        if !self.report_due || self.fenced {
             return;
         }
         let Some(log) = &self.ctx.log else { return };
@@ -628,7 +641,11 @@ impl Shard {
         let now = self.ctx.clock.now_ms();
         for (slot, cmd) in cmds {
             let mut w = resp::ReplyWriter::new(&mut out, proto);
-            self.execute(slot, cmd, now, &mut w);
+            if self.fenced && cmd.is_write() {
+                w.error(FENCED);
+            } else {
+                self.execute(slot, cmd, now, &mut w);
+            }
             ends.push(out.len() as u32);
         }
         self.stats.commands += ends.len() as u64;
@@ -881,6 +898,25 @@ impl Handler<SetRegions> for Shard {
             .retain(|(r, _), _| !left.contains(&RegionId(*r)));
         self.ctx.regions = msg.regions;
         self.ctx.log = msg.log;
+    }
+}
+
+/// The answer to a write while the region leaves its group.
+const FENCED: &str = "READONLY this region is leaving its replication group: it takes no writes until every member has its earlier ones (then it is a standalone region)";
+
+/// Fences the shard (`true`) while the region leaves its group gracefully: it refuses
+/// writes and appends nothing more to its replication log (no received reports, no
+/// collection ops), so the log's head is the last op every member must acknowledge.
+/// `false` lifts it.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Fence(pub bool);
+
+impl Handler<Fence> for Shard {
+    type Result = ();
+
+    fn handle(&mut self, msg: Fence, _: &mut Self::Context) {
+        self.fenced = msg.0;
     }
 }
 
