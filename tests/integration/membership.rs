@@ -264,6 +264,38 @@ async fn a_force_unlinked_region_is_refused_until_purged_and_added_again() {
         let (st, _, err) =
             try_cli(&["add", "--node", &n2, "--region", &name3, "--endpoint", &n3]).await;
         assert!(!st.success() && err.contains("purge"), "{err}");
+        // Even re-added by hand (a raw ADD, which the CLI would not send): the group holds
+        // it active again, but it still holds itself unlinked with its old data, so no
+        // data flows either way until it is purged and joins.
+        let _: () = q(&mut g.conn(3).await, &["SET", "stale-3", "x"]).await;
+        let geo3 = g.regions[2].geo.to_string();
+        let _: Vec<String> = q(
+            &mut g.conn(2).await,
+            &["CRDT.GROUP", "ADD", "3", &name3, &geo3],
+        )
+        .await;
+        wait_until(&g, 20, "the members dial region 3 and are refused", || {
+            let g = &g;
+            async move {
+                let l = g.links(1).await;
+                peer3(&l).is_some_and(|l| l.last_error.contains("not an active member"))
+            }
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(info_str(&g, 3, "group_state").await, "unlinked");
+        for r in [1, 2] {
+            let stale: Option<String> = q(&mut g.conn(r).await, &["GET", "stale-3"]).await;
+            assert_eq!(
+                stale, None,
+                "region {r} took nothing of the unlinked region"
+            );
+        }
+        assert_eq!(
+            crdt_info(&mut g.conn(3).await, "remote_ops_applied").await,
+            0,
+            "the unlinked region took nothing of the group"
+        );
 
         let _ = cli(&g, &["purge", "--node", &n3]).await;
         assert_eq!(info_str(&g, 3, "group_state").await, "standalone");
@@ -415,8 +447,10 @@ async fn survivors_of_a_force_unlinked_region_end_up_with_the_same_of_its_writes
         wait_until(&g, 20, "region 1 has all of region 3's writes", || {
             let g = &g;
             async move {
-                let n: Option<i64> = q(&mut g.conn(1).await, &["GET", "c3"]).await;
-                n == Some(200)
+                let mut c = g.conn(1).await;
+                let n: Option<i64> = q(&mut c, &["GET", "c3"]).await;
+                let m: i64 = q(&mut c, &["SCARD", "s3"]).await;
+                n == Some(200) && m == 200
             }
         })
         .await;
@@ -493,8 +527,10 @@ async fn a_graceful_remove_hands_the_leaving_regions_last_writes_to_every_member
         wait_until(&g, 20, "region 1 has region 3's writes", || {
             let g = &g;
             async move {
-                let n: Option<i64> = q(&mut g.conn(1).await, &["GET", "c3"]).await;
-                n == Some(200)
+                let mut c = g.conn(1).await;
+                let n: Option<i64> = q(&mut c, &["GET", "c3"]).await;
+                let m: i64 = q(&mut c, &["SCARD", "s3"]).await;
+                n == Some(200) && m == 200
             }
         })
         .await;
