@@ -265,7 +265,9 @@ impl ReplLog {
             // Trim acknowledged ops eagerly only when over budget: keeping them costs nothing
             // extra below the budget and lets a restarted peer resume without a full sync.
             let before = g.first;
-            while g.bytes > self.budget {
+            // The newest op stays whatever its size (one value bigger than the budget is
+            // still sent, not trimmed as it is written).
+            while g.bytes > self.budget && g.ops.len() > 1 {
                 let Some((hlc, op)) = g.ops.pop_front() else {
                     break;
                 };
@@ -476,6 +478,24 @@ mod tests {
         assert!(matches!(
             log.read(1, 1000),
             ReadResult::Trimmed { first_available: 4 }
+        ));
+    }
+
+    #[test]
+    fn an_op_bigger_than_the_budget_stays_until_the_next_append() {
+        let log = ReplLog::new(25, [2]);
+        log.append([op(1), (2, Bytes::from(vec![2; 100]))]);
+        // The older op goes; the big one is still there to send.
+        match log.read(2, 1000) {
+            ReadResult::Ops { first: 2, ops } => assert_eq!(ops[0].1.len(), 100),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert_eq!(log.bytes(), 100);
+        log.append([op(3)]);
+        assert_eq!(log.bytes(), 10);
+        assert!(matches!(
+            log.read(2, 1000),
+            ReadResult::Trimmed { first_available: 3 }
         ));
     }
 

@@ -73,10 +73,20 @@ async fn read_frame(recv: &mut quinn::RecvStream) -> Result<Option<Msg>, String>
         Err(e) => return Err(e.to_string()),
     }
     let len = wire::check_len(prefix).map_err(|e| e.to_string())?;
-    let mut payload = vec![0u8; len];
-    recv.read_exact(&mut payload)
+    // Grown as bytes arrive, not allocated up front from the announced length.
+    let mut payload = Vec::with_capacity(len.min(1 << 20));
+    use tokio::io::AsyncReadExt as _;
+    (&mut *recv)
+        .take(len as u64)
+        .read_to_end(&mut payload)
         .await
         .map_err(|e| e.to_string())?;
+    if payload.len() != len {
+        return Err(format!(
+            "stream ended inside a frame ({} of {len} bytes)",
+            payload.len()
+        ));
+    }
     wire::decode(&payload).map(Some).map_err(|e| e.to_string())
 }
 
@@ -784,7 +794,15 @@ async fn send_snapshot(
     )
     .await?;
     for data in snap.chunks {
-        write_frame(send, &Msg::SnapshotChunk { data }).await?;
+        let mut rest = data;
+        loop {
+            let piece = rest.split_to(rest.len().min(wire::SNAPSHOT_PIECE));
+            let more = !rest.is_empty();
+            write_frame(send, &Msg::SnapshotChunk { data: piece, more }).await?;
+            if !more {
+                break;
+            }
+        }
     }
     write_frame(send, &Msg::SnapshotEnd).await?;
     let offsets = snap.meta.offsets;
@@ -1169,13 +1187,21 @@ async fn take_snapshot(
     }
     let mut bytes = 0usize;
     for _ in 0..chunks {
-        match read_frame(recv).await? {
-            Some(Msg::SnapshotChunk { data }) => {
-                bytes += data.len();
-                state.install_chunk(attempt, data).await?;
+        // A chunk comes in pieces (one big entry makes a big chunk).
+        let mut chunk = bytes::BytesMut::new();
+        loop {
+            match read_frame(recv).await? {
+                Some(Msg::SnapshotChunk { data, more }) => {
+                    chunk.extend_from_slice(&data);
+                    if !more {
+                        break;
+                    }
+                }
+                other => return Err(format!("expected a snapshot chunk, got {other:?}")),
             }
-            other => return Err(format!("expected a snapshot chunk, got {other:?}")),
         }
+        bytes += chunk.len();
+        state.install_chunk(attempt, chunk.freeze()).await?;
     }
     match read_frame(recv).await? {
         Some(Msg::SnapshotEnd) => {}

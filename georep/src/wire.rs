@@ -7,9 +7,14 @@ use crate::RegionId;
 
 /// Protocol version carried in `Hello`; bumped on incompatible changes.
 pub const VERSION: u32 = 4;
-/// Largest frame either side accepts; bigger ones are a protocol error, so a
-/// hostile or broken peer cannot make us allocate unbounded memory.
-pub const MAX_FRAME: usize = 64 * 1024 * 1024;
+/// Largest frame either side accepts; bigger ones are a protocol error. A batch frame
+/// holds at least one whole op, and one op can carry a 512 MB value under a key as long
+/// (Redis's proto-max-bulk-len), so the bound is 2 GiB; frames are read as they arrive
+/// (see `link::read_frame`), so what a peer makes us allocate follows what it sends.
+pub const MAX_FRAME: usize = 1 << 31;
+/// A snapshot chunk travels in pieces of at most this many bytes (a chunk holding one
+/// big entry is as big as the entry).
+pub const SNAPSHOT_PIECE: usize = 16 << 20;
 /// ALPN of the geo-link.
 pub const ALPN: &[u8] = b"meridian-geo/1";
 
@@ -67,8 +72,10 @@ pub enum Msg {
         meta: crate::SnapshotMeta,
         chunks: u64,
     },
+    /// Part of a snapshot chunk; `more`: the chunk continues in the next frame.
     SnapshotChunk {
         data: Bytes,
+        more: bool,
     },
     SnapshotEnd,
     /// The dialer cannot resume the acceptor's stream (its log was trimmed): the acceptor
@@ -167,6 +174,7 @@ mod tests {
             },
             Msg::SnapshotChunk {
                 data: Bytes::from_static(b"chunk"),
+                more: true,
             },
             Msg::SnapshotEnd,
             Msg::NeedsSync {

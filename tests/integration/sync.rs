@@ -160,3 +160,55 @@ async fn a_region_behind_a_trimmed_backlog_gets_a_snapshot_and_loses_nothing() {
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_value_bigger_than_the_backlog_replicates_and_goes_through_a_full_sync() {
+    bounded(150, async {
+        let mut g = Group::servers(2).await;
+        // 80 MiB: over the default backlog of a shard (64 MiB), over what a frame used to
+        // carry (64 MiB), and five snapshot pieces.
+        let len: usize = 80 << 20;
+        let big: String = "meridian-".repeat(len / 9 + 1)[..len].to_string();
+        let _: () = q(&mut g.conn(1).await, &["SET", "big", &big]).await;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let n: usize = q(&mut g.conn(2).await, &["STRLEN", "big"]).await;
+            if n == len {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the big value did not reach region 2 ({n} bytes there):\n{}",
+                g.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        g.wait_converged(Duration::from_secs(60)).await;
+        assert_eq!(
+            crdt_field(&g, 2, "full_syncs_installed").await,
+            0,
+            "streamed, not through a full sync"
+        );
+        // A restart with empty memory: the snapshot region 2 takes holds that entry.
+        g.kill9(2);
+        g.restart(2).await;
+        g.wait_linked(Duration::from_secs(30)).await;
+        g.wait_converged(Duration::from_secs(60)).await;
+        assert_eq!(crdt_field(&g, 2, "full_syncs_installed").await, 1);
+        let mut c2 = g.conn(2).await;
+        let n: usize = q(&mut c2, &["STRLEN", "big"]).await;
+        assert_eq!(n, len);
+        let tail: String = q(
+            &mut c2,
+            &[
+                "GETRANGE",
+                "big",
+                &(len - 9).to_string(),
+                &(len - 1).to_string(),
+            ],
+        )
+        .await;
+        assert_eq!(tail, big[len - 9..]);
+    })
+    .await
+}
