@@ -206,7 +206,7 @@ pub fn add(
             "region {name} was force-unlinked from a group: purge it first (meridian group purge --node {endpoint})"
         ));
     }
-    if state == "active" && peers != "0" {
+    if (state == "active" || state == "leaving") && peers != "0" {
         return Err(format!(
             "region {name} is a member of a group with {peers} other member(s): remove it from that group first"
         ));

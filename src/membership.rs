@@ -202,19 +202,24 @@ impl Group {
                 return;
             }
             let links = geo.links().await;
+            // Each peer has acknowledged the heads (acks, not just sent: after a snapshot
+            // the offsets count once the peer confirms it installed it), and its own
+            // stream to us is up, so a snapshot this region needs (it restarted with empty
+            // memory) is known; and none is wanted or under way here.
             let behind: Vec<String> = m
                 .peers(me)
                 .filter(|p| {
                     !links.iter().any(|l| {
                         l.peer == p.id
                             && l.state == georep::LinkState::Connected
+                            && l.inbound_connected
                             && l.acked.len() == heads.len()
                             && l.acked.iter().zip(&heads).all(|(a, h)| a >= h)
                     })
                 })
                 .map(|p| p.name.clone())
                 .collect();
-            if behind.is_empty() {
+            if behind.is_empty() && geo.sync_idle() {
                 let stamp = self.stamp();
                 let done = geo.change_members(|t| match t.get(me) {
                     Some(r) if r.state == MemberState::Leaving => {
@@ -525,11 +530,12 @@ impl Group {
             );
         }
         if state == MemberState::Removed {
+            // Both directions: the member's own stream to us is up only if it joined.
             let down: Vec<String> = geo
                 .links()
                 .await
                 .into_iter()
-                .filter(|l| l.state != georep::LinkState::Connected)
+                .filter(|l| l.state != georep::LinkState::Connected || !l.inbound_connected)
                 .map(|l| format!("{} ({})", l.name, l.peer))
                 .collect();
             if !down.is_empty() {

@@ -500,6 +500,15 @@ impl Geo {
         }
     }
 
+    /// Whether this region neither waits for a full snapshot nor takes one now.
+    pub fn sync_idle(&self) -> bool {
+        self.inner
+            .shared
+            .memory
+            .lock()
+            .is_ok_and(|m| *m.sync_state() == proto::SyncState::Idle)
+    }
+
     /// The incarnation the region's streams carry.
     pub fn incarnation(&self) -> u64 {
         self.inner.shared.incarnation.load(Ordering::SeqCst)

@@ -109,7 +109,12 @@ pub(crate) struct Out {
 
 enum OutEvent {
     Connected(quinn::Connection),
-    Resumed(Vec<u64>),
+    /// Streaming resumed at these offsets; `confirmed`: the peer said it holds everything
+    /// below them (false after a snapshot, until its acks say so).
+    Resumed {
+        resume: Vec<u64>,
+        confirmed: bool,
+    },
     Sent(u64),
     Acked {
         shard: u16,
@@ -121,8 +126,8 @@ enum OutEvent {
     },
     /// Sending the peer a full snapshot.
     Syncing,
-    /// The snapshot went out; the stream continues at these offsets.
-    SnapshotSent(Vec<u64>),
+    /// The snapshot went out (the peer's acks say when it is installed).
+    SnapshotSent,
     Closed(String),
 }
 
@@ -288,13 +293,17 @@ impl Handler<Out> for Link {
         }
         match msg.ev {
             OutEvent::Connected(c) => self.conn = Some(c),
-            OutEvent::Resumed(resume) => {
+            OutEvent::Resumed { resume, confirmed } => {
                 self.handshaken = true;
                 self.connects += 1;
                 self.backoff = BACKOFF_MIN;
                 self.last_error = None;
-                for (a, r) in self.acked.iter_mut().zip(resume) {
-                    *a = r.max(1);
+                // After a snapshot the peer confirms the offsets with acks once it has
+                // installed it; until then, what it acknowledged before stands.
+                if confirmed {
+                    for (a, r) in self.acked.iter_mut().zip(resume) {
+                        *a = r.max(1);
+                    }
                 }
                 // The peer's needs are resumable again (from our log or a snapshot).
                 self.full_sync.iter_mut().for_each(|f| *f = false);
@@ -316,12 +325,9 @@ impl Handler<Out> for Link {
                 }
             }
             OutEvent::Syncing => self.syncing = true,
-            OutEvent::SnapshotSent(offsets) => {
+            OutEvent::SnapshotSent => {
                 self.syncing = false;
                 self.full_sync.iter_mut().for_each(|f| *f = false);
-                for (a, o) in self.acked.iter_mut().zip(offsets) {
-                    *a = o.max(1);
-                }
             }
             OutEvent::Closed(err) => {
                 self.task = None;
@@ -584,7 +590,10 @@ async fn stream(
     sender.on_hello_ack(&resume).map_err(|e| e.to_string())?;
     link.do_send(Out {
         gen,
-        ev: OutEvent::Resumed(resume),
+        ev: OutEvent::Resumed {
+            resume,
+            confirmed: !snapshot,
+        },
     });
 
     // Acks are read on their own task so a blocked write never delays them.
@@ -697,7 +706,9 @@ async fn stream(
             a = ack_rx.recv() => match a {
                 Some(Ok((shard, next))) => {
                     let newly = sender.on_ack(shard, next).map_err(|e| e.to_string())?;
-                    if newly > 0 {
+                    // After a snapshot, the peer's first acks confirm the offsets it
+                    // continues at (nothing new in them).
+                    if newly > 0 || snapshot {
                         sh.log.acked(peer.id, shard, next);
                         link.do_send(Out { gen, ev: OutEvent::Acked { shard, next, newly } });
                     }
@@ -817,7 +828,7 @@ async fn send_snapshot(
     );
     link.do_send(Out {
         gen,
-        ev: OutEvent::SnapshotSent(offsets.clone()),
+        ev: OutEvent::SnapshotSent,
     });
     Ok(offsets)
 }
@@ -959,18 +970,14 @@ async fn inbound(
         refuse(&mut send, conn, reason, Vec::new()).await;
         return Ok(());
     };
-    let ahead = departed_ahead(ctx, region, &held).await;
     // While another peer sends us a full snapshot, hold this one's handshake a while
     // (a small snapshot is over in moments), then let it redial.
     let waited = Instant::now();
     let outcome = loop {
+        // Compared afresh on every turn: a snapshot installed meanwhile moved us.
+        let ahead = departed_ahead(ctx, region, &held).await;
         let o = match ctx.memory.lock() {
-            Ok(mut m) => {
-                if let Some(why) = &ahead {
-                    m.ahead(region, incarnation, why.clone());
-                }
-                m.hello(region, incarnation, shards, &seen)
-            }
+            Ok(mut m) => m.hello(region, incarnation, shards, &seen, ahead),
             Err(_) => HelloOutcome::Refuse("receiver state poisoned".into()),
         };
         match o {
@@ -1086,7 +1093,19 @@ async fn accepted(
     *origin_out = Some(region);
     link.do_send(In::Connected(conn.clone()));
     if let Some((why, attempt)) = snapshot {
-        take_snapshot(ctx, recv, (region, incarnation, shards), attempt, &why).await?;
+        let offsets =
+            take_snapshot(ctx, recv, (region, incarnation, shards), attempt, &why).await?;
+        // Tells the source the snapshot is in: it holds everything below these offsets.
+        for (shard, &o) in offsets.iter().enumerate() {
+            write_frame(
+                send,
+                &Msg::Ack {
+                    shard: shard as u16,
+                    next_offset: o.max(1),
+                },
+            )
+            .await?;
+        }
     }
 
     loop {
@@ -1160,7 +1179,7 @@ async fn take_snapshot(
     (region, incarnation, shards): (RegionId, u64, u16),
     attempt: u64,
     why: &str,
-) -> Result<(), String> {
+) -> Result<Vec<u64>, String> {
     let Some(state) = &ctx.state else {
         return Err("asked for a snapshot without a state to install it in".into());
     };
@@ -1227,5 +1246,5 @@ async fn take_snapshot(
         ms = started.elapsed().as_millis() as u64,
         "full sync installed; streams resume from it"
     );
-    Ok(())
+    Ok(meta.offsets)
 }

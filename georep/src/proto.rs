@@ -399,6 +399,8 @@ pub struct ReceiverMemory {
     synced: bool,
     sync: SyncState,
     attempts: u64,
+    /// The attempt asked of one dialer because it was ahead on a departed member.
+    targeted: Option<u64>,
 }
 
 impl Default for ReceiverMemory {
@@ -411,6 +413,7 @@ impl Default for ReceiverMemory {
             synced: false,
             sync: SyncState::Idle,
             attempts: 0,
+            targeted: None,
         }
     }
 }
@@ -449,12 +452,17 @@ impl ReceiverMemory {
     /// Handles a `Hello` (identity already checked by the shell). `seen`: the incarnations
     /// of this region the dialer holds ops of; one that is not ours means this process
     /// started after another one whose writes the dialer has, so it needs a full snapshot.
+    /// `ahead`: the dialer holds more of a departed member's streams than we do (see
+    /// [`departed_ahead`]), so, unless a snapshot is already wanted or under way, we want
+    /// one of this very dialer (if that attempt fails, nobody else is asked instead: the
+    /// next handshakes compare again).
     pub fn hello(
         &mut self,
         origin: RegionId,
         incarnation: u64,
         shards: u16,
         seen: &[u64],
+        ahead: Option<String>,
     ) -> HelloOutcome {
         if shards == 0 || shards > MAX_SHARDS {
             return HelloOutcome::Refuse(format!("bad shard count {shards}"));
@@ -466,7 +474,11 @@ impl ReceiverMemory {
                     return HelloOutcome::Busy(format!("taking a full sync from region {o}"));
                 }
                 // The same origin again: its last attempt failed.
-                self.sync = SyncState::Needed(why.clone(), None);
+                self.sync = if self.targeted == Some(self.attempts) {
+                    SyncState::Idle
+                } else {
+                    SyncState::Needed(why.clone(), None)
+                };
             }
             // A dialer we held ops of an earlier process of has restarted since: its
             // state may be empty, so it must not be our source.
@@ -488,7 +500,12 @@ impl ReceiverMemory {
                     None,
                 );
             }
-            if let SyncState::Needed(why, _) = &self.sync {
+            if let (SyncState::Idle, Some(why), false) = (&self.sync, &ahead, dialer_restarted) {
+                self.attempts += 1;
+                self.targeted = Some(self.attempts);
+                snapshot = Some((why.clone(), self.attempts));
+                self.sync = SyncState::InProgress(origin, why.clone(), self.attempts);
+            } else if let SyncState::Needed(why, _) = &self.sync {
                 if !dialer_restarted {
                     self.attempts += 1;
                     snapshot = Some((why.clone(), self.attempts));
@@ -544,16 +561,6 @@ impl ReceiverMemory {
             .is_some_and(|l| !l.is_empty() && !l.contains(&incarnation))
     }
 
-    /// Dialer `origin`, whose `Hello` comes next, holds more of a departed member's stream
-    /// than this region (see [`departed_ahead`]): unless a snapshot is already wanted or
-    /// under way, or the dialer restarted since we heard from it, that `Hello` asks it for
-    /// one.
-    pub fn ahead(&mut self, origin: RegionId, incarnation: u64, why: String) {
-        if self.can_sync && self.sync == SyncState::Idle && !self.restarted(origin, incarnation) {
-            self.sync = SyncState::Needed(why, None);
-        }
-    }
-
     /// This region's streams start again as incarnation `incarnation` and it holds nothing
     /// of any peer's streams any more (a purged or joining region); with `sync`, the first
     /// peer that connects is asked for a full snapshot, for that reason.
@@ -594,11 +601,17 @@ impl ReceiverMemory {
         }
     }
 
-    /// Snapshot attempt `attempt` failed midway: ask again.
+    /// Snapshot attempt `attempt` failed midway: ask again (the next peer to connect), or,
+    /// for an attempt asked of one dialer because it was ahead, nobody (the handshakes
+    /// compare again).
     pub fn sync_failed(&mut self, attempt: u64) {
         if let SyncState::InProgress(_, why, a) = &self.sync {
             if *a == attempt {
-                self.sync = SyncState::Needed(why.clone(), None);
+                self.sync = if self.targeted == Some(attempt) {
+                    SyncState::Idle
+                } else {
+                    SyncState::Needed(why.clone(), None)
+                };
             }
         }
     }
@@ -894,7 +907,7 @@ mod tests {
     fn receiver_skips_duplicates_and_refuses_gaps() {
         let mut m = ReceiverMemory::new();
         assert_eq!(
-            m.hello(2, 7, 2, &[]),
+            m.hello(2, 7, 2, &[], None),
             HelloOutcome::Accept {
                 resume: vec![1, 1],
                 after: vec![0, 0],
@@ -930,7 +943,7 @@ mod tests {
         assert!(m.check_batch(2, 7, 5, 1, ops(1, 0)).is_err());
         // Reconnect of the same incarnation resumes where it was.
         assert_eq!(
-            m.hello(2, 7, 2, &[]),
+            m.hello(2, 7, 2, &[], None),
             HelloOutcome::Accept {
                 resume: vec![8, 1],
                 after: vec![0, 0],
@@ -938,10 +951,13 @@ mod tests {
                 new_incarnation: false
             }
         );
-        assert!(matches!(m.hello(2, 7, 3, &[]), HelloOutcome::Refuse(_)));
+        assert!(matches!(
+            m.hello(2, 7, 3, &[], None),
+            HelloOutcome::Refuse(_)
+        ));
         // A new incarnation starts again at 1.
         assert_eq!(
-            m.hello(2, 8, 3, &[]),
+            m.hello(2, 8, 3, &[], None),
             HelloOutcome::Accept {
                 resume: vec![1, 1, 1],
                 after: vec![0, 0, 0],
@@ -952,7 +968,10 @@ mod tests {
         // Late commit from the old incarnation is ignored.
         m.applied(2, 7, 0, 100);
         assert_eq!(m.expected(2, 8, 0), Some(1));
-        assert!(matches!(m.hello(2, 9, 0, &[]), HelloOutcome::Refuse(_)));
+        assert!(matches!(
+            m.hello(2, 9, 0, &[], None),
+            HelloOutcome::Refuse(_)
+        ));
     }
 
     fn snapshot_of(o: HelloOutcome) -> Option<u64> {
@@ -967,20 +986,26 @@ mod tests {
         let mut m = ReceiverMemory::new();
         m.set_local(50, true);
         // A fresh group: nobody holds ops of an earlier process of ours.
-        assert_eq!(snapshot_of(m.hello(2, 7, 2, &[])), None);
-        assert_eq!(snapshot_of(m.hello(3, 8, 1, &[50])), None);
+        assert_eq!(snapshot_of(m.hello(2, 7, 2, &[], None)), None);
+        assert_eq!(snapshot_of(m.hello(3, 8, 1, &[50], None)), None);
         // Region 2 holds writes of our previous process (incarnation 40): one snapshot,
         // asked of the first peer that says so; the others wait meanwhile.
         let mut m = ReceiverMemory::new();
         m.set_local(50, true);
-        let a = snapshot_of(m.hello(2, 7, 2, &[40, 50])).expect("snapshot asked");
-        assert!(matches!(m.hello(3, 8, 1, &[40]), HelloOutcome::Busy(_)));
+        let a = snapshot_of(m.hello(2, 7, 2, &[40, 50], None)).expect("snapshot asked");
+        assert!(matches!(
+            m.hello(3, 8, 1, &[40], None),
+            HelloOutcome::Busy(_)
+        ));
         // That attempt fails: the next peer is asked.
         m.sync_failed(a);
-        let b = snapshot_of(m.hello(3, 8, 1, &[40])).expect("asked again");
+        let b = snapshot_of(m.hello(3, 8, 1, &[40], None)).expect("asked again");
         assert_ne!(a, b);
         m.sync_failed(a); // a stale failure changes nothing
-        assert!(matches!(m.hello(2, 7, 2, &[40]), HelloOutcome::Busy(_)));
+        assert!(matches!(
+            m.hello(2, 7, 2, &[40], None),
+            HelloOutcome::Busy(_)
+        ));
         let meta = crate::SnapshotMeta {
             offsets: vec![9],
             received: vec![(2, 0, 100), (2, 1, 200), (1, 0, 300)],
@@ -993,7 +1018,7 @@ mod tests {
         assert_eq!(m.expected(3, 8, 0), Some(9));
         // Region 2 resumes by stamp whatever its incarnation, once, and is not asked for
         // another snapshot (we are synced).
-        match m.hello(2, 7, 2, &[40]) {
+        match m.hello(2, 7, 2, &[40], None) {
             HelloOutcome::Accept {
                 resume,
                 after,
@@ -1022,26 +1047,26 @@ mod tests {
         assert_eq!(m.seen(2), vec![7]);
         // A stream that cannot be resumed makes us ask for another snapshot.
         m.need_sync(2, "trimmed".into());
-        assert!(snapshot_of(m.hello(2, 7, 2, &[])).is_some());
+        assert!(snapshot_of(m.hello(2, 7, 2, &[], None)).is_some());
     }
 
     #[test]
     fn a_restarted_dialer_is_not_a_source_and_ends_the_need_it_caused() {
         let mut m = ReceiverMemory::new();
         m.set_local(50, true);
-        assert_eq!(snapshot_of(m.hello(2, 7, 1, &[])), None);
-        assert_eq!(snapshot_of(m.hello(3, 8, 1, &[])), None);
+        assert_eq!(snapshot_of(m.hello(2, 7, 1, &[], None)), None);
+        assert_eq!(snapshot_of(m.hello(3, 8, 1, &[], None)), None);
         // Region 3 cannot resume its stream; then region 2 restarts (incarnation 9): its
         // state may be empty, so it is not asked; region 3 is.
         m.need_sync(3, "trimmed".into());
-        assert_eq!(snapshot_of(m.hello(2, 9, 1, &[])), None);
-        assert!(snapshot_of(m.hello(3, 8, 1, &[])).is_some());
+        assert_eq!(snapshot_of(m.hello(2, 9, 1, &[], None)), None);
+        assert!(snapshot_of(m.hello(3, 8, 1, &[], None)).is_some());
         // A need caused by a region that then restarts ends with its old stream.
         let mut m = ReceiverMemory::new();
         m.set_local(50, true);
-        assert_eq!(snapshot_of(m.hello(2, 7, 1, &[])), None);
+        assert_eq!(snapshot_of(m.hello(2, 7, 1, &[], None)), None);
         m.need_sync(2, "trimmed".into());
-        assert_eq!(snapshot_of(m.hello(2, 9, 1, &[])), None);
+        assert_eq!(snapshot_of(m.hello(2, 9, 1, &[], None)), None);
         assert_eq!(m.sync_state(), &SyncState::Idle);
     }
 
@@ -1067,30 +1092,37 @@ mod tests {
         assert_eq!(departed_ahead(&[4, 3], &b, &d), Some(4));
         assert_eq!(departed_ahead(&[4, 3], &d, &b), None);
 
-        // The receiver asks the dialer ahead for a snapshot in its Hello, once.
+        // The receiver asks the dialer ahead for a snapshot in its Hello.
+        let why = || Some("behind on region 3".to_string());
         let mut m = ReceiverMemory::new();
         m.set_local(1, true);
-        assert_eq!(snapshot_of(m.hello(2, 7, 2, &[1])), None);
-        m.ahead(2, 7, "behind on region 3".into());
-        let attempt = snapshot_of(m.hello(2, 7, 2, &[1])).expect("asked");
+        assert_eq!(snapshot_of(m.hello(2, 7, 2, &[1], None)), None);
+        let attempt = snapshot_of(m.hello(2, 7, 2, &[1], why())).expect("asked");
         assert_eq!(
             m.sync_state(),
             &SyncState::InProgress(2, "behind on region 3".into(), attempt)
         );
-        // Not while one is under way, and never of a dialer that restarted.
-        m.ahead(4, 1, "behind".into());
-        assert!(matches!(m.sync_state(), SyncState::InProgress(2, _, _)));
+        // Not while one is under way.
+        assert!(matches!(
+            m.hello(4, 1, 1, &[1], why()),
+            HelloOutcome::Busy(_)
+        ));
+        // A failed attempt asks nobody else: the next handshakes compare again.
         m.sync_failed(attempt);
-        let mut m = ReceiverMemory::new();
-        m.set_local(1, true);
-        let _ = m.hello(2, 7, 2, &[1]);
-        m.ahead(2, 8, "behind".into());
+        assert_eq!(m.sync_state(), &SyncState::Idle);
+        assert_eq!(snapshot_of(m.hello(4, 1, 1, &[1], None)), None);
+        // The same dialer redialing after a failure is asked again only if still ahead.
+        let a2 = snapshot_of(m.hello(2, 7, 2, &[1], why())).expect("asked");
+        assert!(a2 > attempt);
+        assert_eq!(snapshot_of(m.hello(2, 7, 2, &[1], None)), None);
+        assert_eq!(m.sync_state(), &SyncState::Idle);
+        // Never of a dialer that restarted since we heard from it.
+        assert_eq!(snapshot_of(m.hello(2, 8, 2, &[1], why())), None);
         assert_eq!(m.sync_state(), &SyncState::Idle);
         // Without a state to install into, nothing is asked.
         let mut m = ReceiverMemory::new();
         m.set_local(1, false);
-        m.ahead(2, 7, "behind".into());
-        assert_eq!(m.sync_state(), &SyncState::Idle);
+        assert_eq!(snapshot_of(m.hello(2, 7, 2, &[], why())), None);
     }
 
     #[test]

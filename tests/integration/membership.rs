@@ -614,3 +614,63 @@ async fn a_graceful_remove_hands_the_leaving_regions_last_writes_to_every_member
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leaving_region_restarted_with_empty_memory_leaves_with_the_groups_data() {
+    bounded(120, async {
+        let mut g = Group::servers_with(ServerOpts {
+            regions: 3,
+            relays: true,
+            ..ServerOpts::default()
+        })
+        .await;
+        for r in 1..=3 {
+            let _: () = q(&mut g.conn(r).await, &["SET", &format!("k{r}"), "v"]).await;
+        }
+        g.wait_converged(Duration::from_secs(20)).await;
+        // Writes of region 3 that region 2 does not get: region 3 stays `leaving`.
+        g.relays[&(3, 2)].cut();
+        let mut c3 = g.conn(3).await;
+        for _ in 0..50 {
+            let _: i64 = q(&mut c3, &["INCRBY", "c3", "1"]).await;
+        }
+        let n1 = g.resp_addr(1).to_string();
+        let name3 = region_name(3);
+        let remove = tokio::spawn(async move {
+            try_cli(&["remove", "--node", &n1, "--region", &name3, "--wait", "60"]).await
+        });
+        wait_until(&g, 20, "region 3 is leaving", || {
+            let g = &g;
+            async move { info_str(g, 3, "group_state").await == "leaving" }
+        })
+        .await;
+        // It dies while leaving and comes back with empty memory: its state file still
+        // says it is leaving. It takes a full sync first, then leaves, with the group's
+        // data (not an empty keyspace).
+        g.kill9(3);
+        g.relays[&(3, 2)].heal();
+        g.restart(3).await;
+        let (st, out, err) = remove.await.expect("cli task");
+        assert!(
+            st.success(),
+            "group remove failed:\n{out}\n{err}\n{}",
+            g.logs()
+        );
+        wait_until(&g, 30, "region 3 is removed", || {
+            let g = &g;
+            async move { info_str(g, 3, "group_state").await == "removed" }
+        })
+        .await;
+        let mut c3 = g.conn(3).await;
+        assert_eq!(crdt_info(&mut c3, "full_syncs_installed").await, 1);
+        for k in ["k1", "k2", "k3"] {
+            let v: Option<String> = q(&mut c3, &["GET", k]).await;
+            assert_eq!(v.as_deref(), Some("v"), "{k} at region 3\n{}", g.logs());
+        }
+        g.active = vec![1, 2];
+        g.wait_converged(Duration::from_secs(30)).await;
+        let n: Option<i64> = q(&mut g.conn(2).await, &["GET", "c3"]).await;
+        assert_eq!(n, Some(50), "region 2 holds region 3's writes region 1 had");
+    })
+    .await
+}

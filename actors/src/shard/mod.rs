@@ -375,6 +375,11 @@ impl Shard {
 
     /// Deletes keys whose TTL this region owns and that are due (active expiry).
     fn expire_due(&mut self) {
+        if self.fenced {
+            // Leaving the group: the delete could not be replicated. Reads still treat
+            // the key as expired; it is deleted once the region is standalone.
+            return;
+        }
         let now = self.ctx.clock.now_ms();
         // Bounded work per tick, like Redis's active expire cycle, so a burst of expiries
         // cannot stall client commands.

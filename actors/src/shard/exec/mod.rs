@@ -534,6 +534,10 @@ impl Handler<FlushGroup> for Shard {
     type Result = u64;
 
     fn handle(&mut self, _: FlushGroup, _: &mut Self::Context) -> u64 {
+        if self.fenced {
+            // Leaving the group: deletes could not be replicated.
+            return 0;
+        }
         let keys: Vec<(u16, Vec<u8>)> = self
             .keys
             .iter_slots(0..crate::shard::SLOTS)
