@@ -160,6 +160,7 @@ impl Registry {
         if !m.merge(&other) {
             return false;
         }
+        self.enforce_limits(&mut m);
         let after = m.state_of(self.me);
         if before != after {
             if let Some(r) = m.get(self.me) {
@@ -214,11 +215,25 @@ impl Registry {
         let mut m = self.lock();
         let mut next = m.clone();
         let r = f(&mut next)?;
+        self.enforce_limits(&mut next);
         if next != *m {
             let prev = std::mem::replace(&mut *m, next);
             self.changed(&prev, &m);
         }
         Ok(r)
+    }
+
+    /// Two changes made at the same time through different members can put the group over
+    /// its limits (see [`Members::over_limits`]); every member that sees it unlinks the
+    /// same members.
+    fn enforce_limits(&self, m: &mut Members) {
+        for r in m.enforce_limits(self.me) {
+            tracing::error!(
+                region = r.id,
+                name = %r.name,
+                "a member was added at the same time as another through a different member, past the group's limit of five or under a name already in use: it is unlinked (purge it and add it again once there is room)"
+            );
+        }
     }
 
     fn changed(&self, prev: &Members, m: &Members) {

@@ -222,6 +222,53 @@ impl Members {
         self.records.get(&id).map(|m| m.state)
     }
 
+    /// Members that two changes made at the same time through different members put over
+    /// the group's limits: past [`MAX_MEMBERS`], or a name already taken. Every member
+    /// decides the same from the same table: members leaving come first, then active ones
+    /// in the order they were added (`(stamp, writer)`, then id); each is kept if there is
+    /// room and its name is free.
+    pub fn over_limits(&self) -> Vec<RegionId> {
+        let mut candidates: Vec<&Member> = self.active().collect();
+        candidates.sort_by_key(|m| (m.state != MemberState::Leaving, m.version(), m.id));
+        let mut kept: Vec<&str> = Vec::new();
+        let mut out = Vec::new();
+        for m in candidates {
+            if kept.len() < MAX_MEMBERS && !kept.contains(&m.name.as_str()) {
+                kept.push(&m.name);
+            } else {
+                out.push(m.id);
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+
+    /// Unlinks, as written by `by`, the members over the group's limits (see
+    /// [`Members::over_limits`]), so the table holds at most five members with distinct
+    /// names for good (a member unlinked this way must be purged and added again, like one
+    /// force-unlinked). Returns them.
+    pub fn enforce_limits(&mut self, by: RegionId) -> Vec<Member> {
+        let over = self.over_limits();
+        if over.is_empty() {
+            return Vec::new();
+        }
+        let stamp = self.records.values().map(|r| r.stamp).max().unwrap_or(0) + 1;
+        let mut out = Vec::new();
+        for id in over {
+            if let Some(r) = self.records.get(&id).cloned() {
+                let r = Member {
+                    state: MemberState::Unlinked,
+                    stamp,
+                    by,
+                    ..r
+                };
+                self.merge_record(r.clone());
+                out.push(r);
+            }
+        }
+        out
+    }
+
     /// Checks that `new` may become an active member: a free id and name, and room.
     pub fn check_add(&self, new: &Member) -> Result<(), String> {
         for m in self.active() {
@@ -335,6 +382,43 @@ mod tests {
         let t = rec(3, MemberState::Leaving, 5, 1).to_string();
         assert_eq!(t, "3,r3,127.0.0.1:9003,leaving,5,1");
         assert_eq!(t.parse::<Member>(), Ok(rec(3, MemberState::Leaving, 5, 1)));
+    }
+
+    #[test]
+    fn members_added_at_once_past_the_limits_are_unlinked_the_same_way_everywhere() {
+        let four = (1..=4).map(|i| rec(i, MemberState::Active, 0, 0));
+        // Two members each added one more, at the same time (each saw four).
+        let x = rec(5, MemberState::Active, 100, 1);
+        let y = rec(6, MemberState::Active, 90, 2);
+        let mut a = Members::from_records(four.clone().chain([x.clone()]));
+        let mut b = Members::from_records(four.clone().chain([y.clone()]));
+        assert!(a.over_limits().is_empty() && b.over_limits().is_empty());
+        a.merge_record(y.clone());
+        b.merge_record(x.clone());
+        // The later add goes, whichever member decides it.
+        assert_eq!(a.over_limits(), [5]);
+        assert_eq!(b.over_limits(), [5]);
+        let unlinked = a.enforce_limits(1);
+        assert_eq!(unlinked.len(), 1);
+        b.enforce_limits(2);
+        a.merge(&b);
+        b.merge(&a);
+        assert_eq!(a, b);
+        assert_eq!(a.state_of(5), Some(MemberState::Unlinked));
+        assert_eq!(a.active().count(), MAX_MEMBERS);
+        assert!(a.over_limits().is_empty());
+        // A name taken twice: the later record goes; a leaving member keeps its place.
+        let mut dup = rec(7, MemberState::Active, 50, 3);
+        dup.name = "r2".into();
+        let mut m = Members::from_records([
+            rec(1, MemberState::Active, 0, 0),
+            rec(2, MemberState::Leaving, 80, 1),
+            dup,
+        ]);
+        assert_eq!(m.over_limits(), [7]);
+        m.enforce_limits(1);
+        assert_eq!(m.state_of(7), Some(MemberState::Unlinked));
+        assert_eq!(m.state_of(2), Some(MemberState::Leaving));
     }
 
     #[test]

@@ -161,6 +161,67 @@ async fn group_add_gives_a_region_the_groups_data_and_membership_survives_restar
         }
         g.wait_linked(Duration::from_secs(30)).await;
         g.wait_converged(Duration::from_secs(20)).await;
+
+        // Two members that cannot hear each other each add one more to a group of four:
+        // six, when they hear each other again. Every member unlinks the later one.
+        let add = |node: usize, id: &'static str| {
+            let g = &g;
+            async move {
+                let name = region_name(id.parse().expect("id"));
+                let _: Vec<String> = q(
+                    &mut g.conn(node).await,
+                    &["CRDT.GROUP", "ADD", id, &name, "127.0.0.1:9"],
+                )
+                .await;
+            }
+        };
+        add(1, "6").await;
+        wait_until(&g, 20, "every member has four members", || {
+            let g = &g;
+            async move {
+                let mut n = 0;
+                for r in 1..=3 {
+                    n += crdt_info(&mut g.conn(r).await, "group_members").await;
+                }
+                n == 12
+            }
+        })
+        .await;
+        g.pause(1).await;
+        g.pause(2).await;
+        add(1, "7").await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        add(2, "8").await;
+        g.resume(1).await;
+        g.resume(2).await;
+        wait_until(&g, 20, "every member unlinks region 8", || {
+            let g = &g;
+            async move {
+                for r in 1..=3 {
+                    let table: Vec<String> =
+                        q(&mut g.conn(r).await, &["CRDT.GROUP", "MEMBERS"]).await;
+                    let state = |id: &str| {
+                        table
+                            .iter()
+                            .find(|l| l.starts_with(&format!("{id},")))
+                            .map(|l| l.split(',').nth(3).unwrap_or("").to_string())
+                    };
+                    if state("8").as_deref() != Some("unlinked")
+                        || state("7").as_deref() != Some("active")
+                        || crdt_info(&mut g.conn(r).await, "group_members").await != 5
+                    {
+                        return false;
+                    }
+                }
+                true
+            }
+        })
+        .await;
+        assert!(
+            (1..=3).any(|r| log_of(&g, r).contains("past the group's limit of five")),
+            "a member must say why it unlinked region 8:\n{}",
+            g.logs()
+        );
     })
     .await
 }
