@@ -216,3 +216,50 @@ async fn wan_delay_of_150_ms_between_regions_converges_and_shows_in_lag() {
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_regions_ride_out_a_cut_and_a_kill_at_once() {
+    bounded(180, async {
+        let mut g = Group::servers_with(ServerOpts {
+            regions: 5,
+            ..ServerOpts::default()
+        })
+        .await;
+        // Writers in four regions; region 4 is killed (its own unsent writes would be
+        // lost by design, so it has no writer).
+        let writers = Writers::start(&g, &[1, 2, 3, 5], 5000, Duration::from_millis(4)).await;
+        writes_go_on(&writers, 100, "the warm-up").await;
+        // Region 5 is cut off by its firewall while it keeps taking writes, and region 4
+        // dies and comes back with empty memory meanwhile.
+        let cut = Rule::drop_udp(g.regions[4].geo.port(), 1.0);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while g
+            .links(1)
+            .await
+            .iter()
+            .any(|l| l.peer == 5 && l.state == "connected")
+        {
+            assert!(
+                Instant::now() < deadline,
+                "the link to region 5 never went down"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        writes_go_on(&writers, 200, "the cut").await;
+        g.kill9(4);
+        writes_go_on(&writers, 200, "region 4 down").await;
+        g.restart(4).await;
+        writes_go_on(&writers, 200, "region 4 back").await;
+        assert!(cut.dropped() > 0, "the cut was not there");
+        drop(cut);
+        writes_go_on(&writers, 100, "the catch-up").await;
+        writers.stop();
+        let totals = writers.finish().await;
+        g.wait_linked(Duration::from_secs(60)).await;
+        g.wait_converged(Duration::from_secs(90)).await;
+        assert_no_acknowledged_write_lost(&g, &g.ids(), &totals).await;
+        let syncs = crate::harness::crdt_info(&mut g.conn(4).await, "full_syncs_installed").await;
+        assert_eq!(syncs, 1, "region 4 took one full sync after its restart");
+    })
+    .await
+}
