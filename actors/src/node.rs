@@ -368,7 +368,22 @@ impl Node {
     pub async fn flush_group(&self) -> u64 {
         let mut n = 0;
         for s in &self.inner.shards {
-            n += s.send(crate::shard::exec::FlushGroup).await.unwrap_or(0);
+            let mut from_slot = 0;
+            loop {
+                match s.send(crate::shard::exec::FlushGroup { from_slot }).await {
+                    Ok((deleted, next)) => {
+                        n += deleted;
+                        match next {
+                            Some(next) => from_slot = next,
+                            None => break,
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "a shard did not take the group flush");
+                        break;
+                    }
+                }
+            }
         }
         n
     }

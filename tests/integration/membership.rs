@@ -453,8 +453,15 @@ async fn group_create_add_and_a_graceful_remove() {
             .await
             .expect_err("linked");
         assert!(err.to_string().contains("group flush"), "{err}");
+        // Enough keys that each shard deletes them over several steps.
+        let mut pipe = redis::pipe();
+        for i in 0..10_000 {
+            pipe.cmd("SET").arg(format!("bulk-{i}")).arg("x").ignore();
+        }
+        let _: () = pipe.query_async(&mut c1).await.expect("bulk SETs");
+        g.wait_converged(Duration::from_secs(30)).await;
         let out = cli(&g, &["flush", "--node", &n2]).await;
-        assert!(out.contains("2 key(s) deleted"), "{out}");
+        assert!(out.contains("group flush: 10002 key(s) deleted"), "{out}");
         g.wait_converged(Duration::from_secs(20)).await;
         for c in [&mut c1, &mut c2] {
             let n: i64 = q(c, &["DBSIZE"]).await;

@@ -523,26 +523,38 @@ impl Shard {
     }
 }
 
-/// `group flush`: deletes every key of the shard as a replicated DEL each, so every member
-/// removes what this region had of it (observed-remove: a write this region had not seen
-/// yet survives, as with DEL). Returns how many keys were deleted.
+/// `group flush`: deletes the keys of the shard as a replicated DEL each, so every member
+/// removes what this region had of them (observed-remove: a write this region had not
+/// seen yet survives, as with DEL), from slot `from_slot` on, a bounded number of keys per
+/// message so clients' commands run in between. Answers how many keys were deleted and
+/// the slot to go on from (`None`: done).
 #[derive(Message)]
-#[rtype(result = "u64")]
-pub struct FlushGroup;
+#[rtype(result = "(u64, Option<usize>)")]
+pub struct FlushGroup {
+    pub from_slot: usize,
+}
+
+/// Keys one [`FlushGroup`] step deletes at most (whole slots: a bigger slot goes whole).
+const FLUSH_STEP: usize = 4096;
 
 impl Handler<FlushGroup> for Shard {
-    type Result = u64;
+    type Result = actix::MessageResult<FlushGroup>;
 
-    fn handle(&mut self, _: FlushGroup, _: &mut Self::Context) -> u64 {
+    fn handle(&mut self, msg: FlushGroup, _: &mut Self::Context) -> Self::Result {
         if self.fenced {
             // Leaving the group: deletes could not be replicated.
-            return 0;
+            return actix::MessageResult((0, None));
         }
-        let keys: Vec<(u16, Vec<u8>)> = self
-            .keys
-            .iter_slots(0..crate::shard::SLOTS)
-            .map(|(slot, key, _)| (slot, key.to_vec()))
-            .collect();
+        let mut keys: Vec<(u16, Vec<u8>)> = Vec::new();
+        let mut slot = msg.from_slot;
+        while slot < crate::shard::SLOTS && keys.len() < FLUSH_STEP {
+            keys.extend(
+                self.keys
+                    .iter_slots(slot..slot + 1)
+                    .map(|(s, key, _)| (s, key.to_vec())),
+            );
+            slot += 1;
+        }
         let mut n = 0;
         for (slot, key) in keys {
             if self.write(slot, &key, |e, _| {
@@ -557,6 +569,6 @@ impl Handler<FlushGroup> for Shard {
             }
         }
         self.flush_pending();
-        n
+        actix::MessageResult((n, (slot < crate::shard::SLOTS).then_some(slot)))
     }
 }
