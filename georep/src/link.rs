@@ -73,19 +73,20 @@ async fn read_frame(recv: &mut quinn::RecvStream) -> Result<Option<Msg>, String>
         Err(e) => return Err(e.to_string()),
     }
     let len = wire::check_len(prefix).map_err(|e| e.to_string())?;
-    // Grown as bytes arrive, not allocated up front from the announced length.
-    let mut payload = Vec::with_capacity(len.min(1 << 20));
-    use tokio::io::AsyncReadExt as _;
-    (&mut *recv)
-        .take(len as u64)
-        .read_to_end(&mut payload)
-        .await
-        .map_err(|e| e.to_string())?;
-    if payload.len() != len {
-        return Err(format!(
-            "stream ended inside a frame ({} of {len} bytes)",
-            payload.len()
-        ));
+    // Grown a MiB at a time as bytes arrive, not allocated up front from the announced
+    // length (a frame up to a MiB, the usual case, is one exact allocation).
+    const STEP: usize = 1 << 20;
+    let mut payload = vec![0u8; len.min(STEP)];
+    let mut filled = 0;
+    loop {
+        recv.read_exact(&mut payload[filled..])
+            .await
+            .map_err(|e| e.to_string())?;
+        filled = payload.len();
+        if filled == len {
+            break;
+        }
+        payload.resize(len.min(filled + STEP), 0);
     }
     wire::decode(&payload).map(Some).map_err(|e| e.to_string())
 }
