@@ -610,6 +610,10 @@ impl georep::MembershipHook for Group {
     fn changed(&self, members: &Members) {
         self.follow(members);
     }
+
+    fn stamp(&self) -> u64 {
+        Group::stamp(self)
+    }
 }
 
 fn unlinked_msg() -> String {

@@ -18,6 +18,11 @@ use crate::{PeerSpec, RegionId};
 /// registry's lock, so calls come in the order of the changes).
 pub trait MembershipHook: Send + Sync + 'static {
     fn changed(&self, members: &Members);
+    /// A stamp from the region's clock for a record the registry writes by itself (0: none;
+    /// the registry then stamps just above the table's newest record).
+    fn stamp(&self) -> u64 {
+        0
+    }
 }
 
 /// The table and the links that follow it.
@@ -227,7 +232,8 @@ impl Registry {
     /// its limits (see [`Members::over_limits`]); every member that sees it unlinks the
     /// same members.
     fn enforce_limits(&self, m: &mut Members) {
-        for r in m.enforce_limits(self.me) {
+        let now = self.hook.as_ref().map_or(0, |h| h.stamp());
+        for r in m.enforce_limits(self.me, now) {
             tracing::error!(
                 region = r.id,
                 name = %r.name,

@@ -66,6 +66,12 @@ async fn write_frame(send: &mut quinn::SendStream, msg: &Msg) -> Result<(), Stri
 
 /// Reads one frame; `Ok(None)` when the peer finished the stream cleanly.
 async fn read_frame(recv: &mut quinn::RecvStream) -> Result<Option<Msg>, String> {
+    read_frame_max(recv, wire::MAX_FRAME).await
+}
+
+/// Reads one frame of at most `max` bytes (handshake frames come before the peer's
+/// identity is checked, so they get a small bound).
+async fn read_frame_max(recv: &mut quinn::RecvStream, max: usize) -> Result<Option<Msg>, String> {
     let mut prefix = [0u8; 4];
     match recv.read_exact(&mut prefix).await {
         Ok(()) => {}
@@ -73,6 +79,11 @@ async fn read_frame(recv: &mut quinn::RecvStream) -> Result<Option<Msg>, String>
         Err(e) => return Err(e.to_string()),
     }
     let len = wire::check_len(prefix).map_err(|e| e.to_string())?;
+    if len > max {
+        return Err(format!(
+            "frame of {len} bytes exceeds the {max} byte limit here"
+        ));
+    }
     // Grown a MiB at a time as bytes arrive, not allocated up front from the announced
     // length (a frame up to a MiB, the usual case, is one exact allocation).
     const STEP: usize = 1 << 20;
@@ -300,11 +311,10 @@ impl Handler<Out> for Link {
                 self.backoff = BACKOFF_MIN;
                 self.last_error = None;
                 // After a snapshot the peer confirms the offsets with acks once it has
-                // installed it; until then, what it acknowledged before stands.
-                if confirmed {
-                    for (a, r) in self.acked.iter_mut().zip(resume) {
-                        *a = r.max(1);
-                    }
+                // installed it; until then it holds nothing we can count on (what it
+                // acknowledged before may be a dead process's).
+                for (a, r) in self.acked.iter_mut().zip(resume) {
+                    *a = if confirmed { r.max(1) } else { 1 };
                 }
                 // The peer's needs are resumable again (from our log or a snapshot).
                 self.full_sync.iter_mut().for_each(|f| *f = false);
@@ -544,9 +554,12 @@ async fn stream(
         },
     )
     .await?;
-    let reply = tokio::time::timeout(sh.handshake_timeout, read_frame(&mut recv))
-        .await
-        .map_err(|_| "handshake timed out".to_string())??;
+    let reply = tokio::time::timeout(
+        sh.handshake_timeout,
+        read_frame_max(&mut recv, wire::MAX_HANDSHAKE_FRAME),
+    )
+    .await
+    .map_err(|_| "handshake timed out".to_string())??;
     let (mut resume, after, snapshot) = match reply {
         Some(Msg::HelloAck {
             resume,
@@ -909,9 +922,12 @@ async fn inbound(
         .await
         .map_err(|_| "no stream opened".to_string())?
         .map_err(|e| e.to_string())?;
-    let hello = tokio::time::timeout(ctx.handshake_timeout, read_frame(&mut recv))
-        .await
-        .map_err(|_| "no hello".to_string())??;
+    let hello = tokio::time::timeout(
+        ctx.handshake_timeout,
+        read_frame_max(&mut recv, wire::MAX_HANDSHAKE_FRAME),
+    )
+    .await
+    .map_err(|_| "no hello".to_string())??;
     let Some(Msg::Hello {
         version,
         region,
@@ -975,9 +991,12 @@ async fn inbound(
     // (a small snapshot is over in moments), then let it redial.
     let waited = Instant::now();
     let outcome = loop {
-        // Compared afresh on every turn: a snapshot installed meanwhile moved us.
+        // Compared afresh on every turn, and again if a snapshot was installed while we
+        // compared (it moved us).
+        let installs = ctx.memory.lock().map(|m| m.installs()).unwrap_or(0);
         let ahead = departed_ahead(ctx, region, &held).await;
         let o = match ctx.memory.lock() {
+            Ok(m) if m.installs() != installs => continue,
             Ok(mut m) => m.hello(region, incarnation, shards, &seen, ahead),
             Err(_) => HelloOutcome::Refuse("receiver state poisoned".into()),
         };

@@ -243,16 +243,18 @@ impl Members {
         out
     }
 
-    /// Unlinks, as written by `by`, the members over the group's limits (see
+    /// Unlinks, as written by `by` at stamp `now` (or just above the table's newest record
+    /// if that is later), the members over the group's limits (see
     /// [`Members::over_limits`]), so the table holds at most five members with distinct
     /// names for good (a member unlinked this way must be purged and added again, like one
     /// force-unlinked). Returns them.
-    pub fn enforce_limits(&mut self, by: RegionId) -> Vec<Member> {
+    pub fn enforce_limits(&mut self, by: RegionId, now: u64) -> Vec<Member> {
         let over = self.over_limits();
         if over.is_empty() {
             return Vec::new();
         }
-        let stamp = self.records.values().map(|r| r.stamp).max().unwrap_or(0) + 1;
+        let newest = self.records.values().map(|r| r.stamp).max().unwrap_or(0);
+        let stamp = now.max(newest + 1);
         let mut out = Vec::new();
         for id in over {
             if let Some(r) = self.records.get(&id).cloned() {
@@ -398,9 +400,9 @@ mod tests {
         // The later add goes, whichever member decides it.
         assert_eq!(a.over_limits(), [5]);
         assert_eq!(b.over_limits(), [5]);
-        let unlinked = a.enforce_limits(1);
+        let unlinked = a.enforce_limits(1, 0);
         assert_eq!(unlinked.len(), 1);
-        b.enforce_limits(2);
+        b.enforce_limits(2, 500);
         a.merge(&b);
         b.merge(&a);
         assert_eq!(a, b);
@@ -416,7 +418,7 @@ mod tests {
             dup,
         ]);
         assert_eq!(m.over_limits(), [7]);
-        m.enforce_limits(1);
+        m.enforce_limits(1, 0);
         assert_eq!(m.state_of(7), Some(MemberState::Unlinked));
         assert_eq!(m.state_of(2), Some(MemberState::Leaving));
     }

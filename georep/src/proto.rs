@@ -401,6 +401,8 @@ pub struct ReceiverMemory {
     attempts: u64,
     /// The attempt asked of one dialer because it was ahead on a departed member.
     targeted: Option<u64>,
+    /// Snapshots installed since this process started.
+    installs: u64,
 }
 
 impl Default for ReceiverMemory {
@@ -414,6 +416,7 @@ impl Default for ReceiverMemory {
             sync: SyncState::Idle,
             attempts: 0,
             targeted: None,
+            installs: 0,
         }
     }
 }
@@ -588,6 +591,11 @@ impl ReceiverMemory {
         out
     }
 
+    /// How many snapshots were installed since this process started.
+    pub fn installs(&self) -> u64 {
+        self.installs
+    }
+
     /// Whether this region waits for (or is taking) a full snapshot: it must not serve one.
     pub fn sync_state(&self) -> &SyncState {
         &self.sync
@@ -674,6 +682,7 @@ impl ReceiverMemory {
             }
         }
         self.synced = true;
+        self.installs += 1;
         self.sync = SyncState::Idle;
     }
 

@@ -6,12 +6,15 @@ use serde::{Deserialize, Serialize};
 use crate::RegionId;
 
 /// Protocol version carried in `Hello`; bumped on incompatible changes.
-pub const VERSION: u32 = 4;
+pub const VERSION: u32 = 5;
 /// Largest frame either side accepts; bigger ones are a protocol error. A batch frame
 /// holds at least one whole op, and one op can carry a 512 MB value under a key as long
 /// (Redis's proto-max-bulk-len), so the bound is 2 GiB; frames are read as they arrive
 /// (see `link::read_frame`), so what a peer makes us allocate follows what it sends.
 pub const MAX_FRAME: usize = 1 << 31;
+/// Largest handshake frame (`Hello`, `HelloAck`, `Refused`): read before the peer's
+/// identity is checked. A `Hello` of a region with the most shards still fits.
+pub const MAX_HANDSHAKE_FRAME: usize = 16 << 20;
 /// A snapshot chunk travels in pieces of at most this many bytes (a chunk holding one
 /// big entry is as big as the entry).
 pub const SNAPSHOT_PIECE: usize = 16 << 20;
