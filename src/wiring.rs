@@ -279,7 +279,13 @@ impl GeoControl for Control {
     fn membership(&self) -> (String, usize) {
         let m = self.group.members();
         let me = self.group.region();
-        let members = m.active().count().max(1);
+        // A region out of its group (removed, unlinked) counts itself only, not the
+        // members of the table it last held.
+        let members = if m.is_member(me.0) {
+            m.active().count()
+        } else {
+            1
+        };
         (membership::standing(&m, me).to_string(), members)
     }
 }

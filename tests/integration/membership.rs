@@ -310,6 +310,11 @@ async fn a_force_unlinked_region_is_refused_until_purged_and_added_again() {
             crdt_info(&mut g.conn(3).await, "geo_replication_healthy").await,
             0
         );
+        assert_eq!(
+            crdt_info(&mut g.conn(3).await, "group_members").await,
+            1,
+            "an unlinked region counts only itself"
+        );
         let log3 = log_of(&g, 3);
         assert!(
             log3.contains("force-unlinked from its replication group"),
