@@ -63,6 +63,44 @@ fn log_of(g: &Group, region: usize) -> String {
     std::fs::read_to_string(g.dir.path().join(format!("region-{region}.log"))).unwrap_or_default()
 }
 
+/// Three regions (through relays) with a key of each, then 200 `INCRBY c3` and 200 `SADD
+/// s3` made in region 3 while its stream to region 2 is cut (the cut stays): region 1 has
+/// all of them, region 2 none.
+async fn writes_of_region_3_that_only_region_1_has() -> Group {
+    let g = Group::servers_with(ServerOpts {
+        regions: 3,
+        relays: true,
+        ..ServerOpts::default()
+    })
+    .await;
+    for r in 1..=3 {
+        let _: () = q(&mut g.conn(r).await, &["SET", &format!("k{r}"), "v"]).await;
+    }
+    g.wait_converged(Duration::from_secs(20)).await;
+    g.relays[&(3, 2)].cut();
+    let mut c3 = g.conn(3).await;
+    for i in 0..200 {
+        let _: i64 = q(&mut c3, &["INCRBY", "c3", "1"]).await;
+        let _: i64 = q(&mut c3, &["SADD", "s3", &i.to_string()]).await;
+    }
+    wait_until(&g, 20, "region 1 has all of region 3's writes", || {
+        let g = &g;
+        async move {
+            let mut c = g.conn(1).await;
+            let n: Option<i64> = q(&mut c, &["GET", "c3"]).await;
+            let m: i64 = q(&mut c, &["SCARD", "s3"]).await;
+            n == Some(200) && m == 200
+        }
+    })
+    .await;
+    let at2: Option<i64> = q(&mut g.conn(2).await, &["GET", "c3"]).await;
+    assert_eq!(
+        at2, None,
+        "region 2 must not have received region 3's writes"
+    );
+    g
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn group_add_gives_a_region_the_groups_data_and_membership_survives_restarts() {
     bounded(150, async {
@@ -500,38 +538,7 @@ async fn group_create_add_and_a_graceful_remove() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn survivors_of_a_force_unlinked_region_end_up_with_the_same_of_its_writes() {
     bounded(120, async {
-        let mut g = Group::servers_with(ServerOpts {
-            regions: 3,
-            relays: true,
-            ..ServerOpts::default()
-        })
-        .await;
-        for r in 1..=3 {
-            let _: () = q(&mut g.conn(r).await, &["SET", &format!("k{r}"), "v"]).await;
-        }
-        g.wait_converged(Duration::from_secs(20)).await;
-        // Region 3's stream to region 2 is cut: what it writes now reaches region 1 only.
-        g.relays[&(3, 2)].cut();
-        let mut c3 = g.conn(3).await;
-        for i in 0..200 {
-            let _: i64 = q(&mut c3, &["INCRBY", "c3", "1"]).await;
-            let _: i64 = q(&mut c3, &["SADD", "s3", &i.to_string()]).await;
-        }
-        wait_until(&g, 20, "region 1 has all of region 3's writes", || {
-            let g = &g;
-            async move {
-                let mut c = g.conn(1).await;
-                let n: Option<i64> = q(&mut c, &["GET", "c3"]).await;
-                let m: i64 = q(&mut c, &["SCARD", "s3"]).await;
-                n == Some(200) && m == 200
-            }
-        })
-        .await;
-        let at2: Option<i64> = q(&mut g.conn(2).await, &["GET", "c3"]).await;
-        assert_eq!(
-            at2, None,
-            "region 2 must not have received region 3's writes"
-        );
+        let mut g = writes_of_region_3_that_only_region_1_has().await;
         // Region 3 dies with writes only region 1 has; the others keep writing.
         g.kill9(3);
         let w = Writers::start(&g, &[1, 2], 400, Duration::from_millis(5)).await;
@@ -580,33 +587,8 @@ async fn survivors_of_a_force_unlinked_region_end_up_with_the_same_of_its_writes
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_graceful_remove_hands_the_leaving_regions_last_writes_to_every_member() {
     bounded(120, async {
-        let mut g = Group::servers_with(ServerOpts {
-            regions: 3,
-            relays: true,
-            ..ServerOpts::default()
-        })
-        .await;
-        for r in 1..=3 {
-            let _: () = q(&mut g.conn(r).await, &["SET", &format!("k{r}"), "v"]).await;
-        }
-        g.wait_converged(Duration::from_secs(20)).await;
-        // Region 3's stream to region 2 is cut: its last writes reach region 1 only.
-        g.relays[&(3, 2)].cut();
+        let mut g = writes_of_region_3_that_only_region_1_has().await;
         let mut c3 = g.conn(3).await;
-        for i in 0..200 {
-            let _: i64 = q(&mut c3, &["INCRBY", "c3", "1"]).await;
-            let _: i64 = q(&mut c3, &["SADD", "s3", &i.to_string()]).await;
-        }
-        wait_until(&g, 20, "region 1 has region 3's writes", || {
-            let g = &g;
-            async move {
-                let mut c = g.conn(1).await;
-                let n: Option<i64> = q(&mut c, &["GET", "c3"]).await;
-                let m: i64 = q(&mut c, &["SCARD", "s3"]).await;
-                n == Some(200) && m == 200
-            }
-        })
-        .await;
         let w = Writers::start(&g, &[1, 2], 400, Duration::from_millis(5)).await;
         // Removed through region 1, whose links are all up: region 3 stops taking writes and
         // waits until region 2 has its last ones too.
@@ -691,22 +673,8 @@ async fn a_graceful_remove_hands_the_leaving_regions_last_writes_to_every_member
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_leaving_region_restarted_with_empty_memory_leaves_with_the_groups_data() {
     bounded(120, async {
-        let mut g = Group::servers_with(ServerOpts {
-            regions: 3,
-            relays: true,
-            ..ServerOpts::default()
-        })
-        .await;
-        for r in 1..=3 {
-            let _: () = q(&mut g.conn(r).await, &["SET", &format!("k{r}"), "v"]).await;
-        }
-        g.wait_converged(Duration::from_secs(20)).await;
         // Writes of region 3 that region 2 does not get: region 3 stays `leaving`.
-        g.relays[&(3, 2)].cut();
-        let mut c3 = g.conn(3).await;
-        for _ in 0..50 {
-            let _: i64 = q(&mut c3, &["INCRBY", "c3", "1"]).await;
-        }
+        let mut g = writes_of_region_3_that_only_region_1_has().await;
         let n1 = g.resp_addr(1).to_string();
         let name3 = region_name(3);
         let remove = tokio::spawn(async move {
@@ -743,7 +711,11 @@ async fn a_leaving_region_restarted_with_empty_memory_leaves_with_the_groups_dat
         g.active = vec![1, 2];
         g.wait_converged(Duration::from_secs(30)).await;
         let n: Option<i64> = q(&mut g.conn(2).await, &["GET", "c3"]).await;
-        assert_eq!(n, Some(50), "region 2 holds region 3's writes region 1 had");
+        assert_eq!(
+            n,
+            Some(200),
+            "region 2 holds region 3's writes region 1 had"
+        );
     })
     .await
 }
