@@ -101,6 +101,16 @@ async fn writes_of_region_3_that_only_region_1_has() -> Group {
     g
 }
 
+/// Regions 1 and 2 both hold all of the writes of [`writes_of_region_3_that_only_region_1_has`].
+async fn survivors_hold_all_of_region_3s_writes(g: &Group) {
+    for r in [1, 2] {
+        let mut c = g.conn(r).await;
+        let n: Option<i64> = q(&mut c, &["GET", "c3"]).await;
+        assert_eq!(n, Some(200), "region {r}");
+        assert_eq!(smembers(&mut c, "s3").await.len(), 200, "region {r}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn group_add_gives_a_region_the_groups_data_and_membership_survives_restarts() {
     bounded(150, async {
@@ -556,12 +566,7 @@ async fn survivors_of_a_force_unlinked_region_end_up_with_the_same_of_its_writes
         // 3's writes: all of them, since region 1 had them all.
         g.wait_converged(Duration::from_secs(30)).await;
         assert_no_acknowledged_write_lost(&g, &[1, 2], &totals).await;
-        for r in [1, 2] {
-            let mut c = g.conn(r).await;
-            let n: Option<i64> = q(&mut c, &["GET", "c3"]).await;
-            assert_eq!(n, Some(200), "region {r}");
-            assert_eq!(smembers(&mut c, "s3").await.len(), 200, "region {r}");
-        }
+        survivors_hold_all_of_region_3s_writes(&g).await;
         assert_eq!(
             crdt_info(&mut g.conn(2).await, "full_syncs_installed").await,
             1
@@ -640,13 +645,13 @@ async fn a_graceful_remove_hands_the_leaving_regions_last_writes_to_every_member
         let totals = w.finish().await;
         g.wait_converged(Duration::from_secs(30)).await;
         assert_no_acknowledged_write_lost(&g, &[1, 2], &totals).await;
+        survivors_hold_all_of_region_3s_writes(&g).await;
         for r in [1, 2] {
-            let mut c = g.conn(r).await;
-            let n: Option<i64> = q(&mut c, &["GET", "c3"]).await;
-            assert_eq!(n, Some(200), "region {r}");
-            assert_eq!(smembers(&mut c, "s3").await.len(), 200, "region {r}");
             // Handed over by its own stream: nobody needed a full sync.
-            assert_eq!(crdt_info(&mut c, "full_syncs_installed").await, 0);
+            assert_eq!(
+                crdt_info(&mut g.conn(r).await, "full_syncs_installed").await,
+                0
+            );
         }
         // Region 3 is standalone: it takes writes again, and nothing replicates any more.
         wait_until(&g, 20, "region 3 is removed", || {
