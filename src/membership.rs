@@ -244,8 +244,12 @@ impl Group {
             }
             if waiting_since.elapsed() >= Duration::from_secs(10) {
                 waiting_since = std::time::Instant::now();
+                let mut waiting_for = behind;
+                if !geo.sync_idle() {
+                    waiting_for.push("this region's own full sync".into());
+                }
                 tracing::warn!(
-                    waiting_for = %behind.join(", "),
+                    waiting_for = %waiting_for.join(", "),
                     "leaving the replication group: still waiting for members to acknowledge this region's last writes (writes stay refused; force-unlink this region from another member to stop waiting)"
                 );
             }
