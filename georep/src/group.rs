@@ -232,6 +232,9 @@ impl Registry {
     /// its limits (see [`Members::over_limits`]); every member that sees it unlinks the
     /// same members.
     fn enforce_limits(&self, m: &mut Members) {
+        if m.over_limits().is_empty() {
+            return;
+        }
         let now = self.hook.as_ref().map_or(0, |h| h.stamp());
         for r in m.enforce_limits(self.me, now) {
             tracing::error!(
