@@ -395,13 +395,11 @@ pub struct ReceiverMemory {
     me: u64,
     /// Whether full snapshots can be installed here.
     can_sync: bool,
-    /// A full snapshot was installed since this process started.
-    synced: bool,
     sync: SyncState,
     attempts: u64,
     /// The attempt asked of one dialer because it was ahead on a departed member.
     targeted: Option<u64>,
-    /// Snapshots installed since this process started.
+    /// Full snapshots installed since this process started (or its streams restarted).
     installs: u64,
 }
 
@@ -412,7 +410,6 @@ impl Default for ReceiverMemory {
             seen: HashMap::new(),
             me: 0,
             can_sync: false,
-            synced: false,
             sync: SyncState::Idle,
             attempts: 0,
             targeted: None,
@@ -494,7 +491,10 @@ impl ReceiverMemory {
                     }
                 }
             }
-            if self.sync == SyncState::Idle && !self.synced && seen.iter().any(|&i| i != self.me) {
+            if self.sync == SyncState::Idle
+                && self.installs == 0
+                && seen.iter().any(|&i| i != self.me)
+            {
                 self.sync = SyncState::Needed(
                     format!(
                         "region {origin} holds writes of an earlier process of this region \
@@ -571,7 +571,7 @@ impl ReceiverMemory {
         self.me = incarnation;
         self.origins.clear();
         self.seen.clear();
-        self.synced = false;
+        self.installs = 0;
         self.sync = match sync {
             Some(why) if self.can_sync => SyncState::Needed(why, None),
             _ => SyncState::Idle,
@@ -681,7 +681,6 @@ impl ReceiverMemory {
                 }
             }
         }
-        self.synced = true;
         self.installs += 1;
         self.sync = SyncState::Idle;
     }
